@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean bench-deps train-speed
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check keras_seq2seq tests benchmarks
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# Benchmark-only dependency: the PyTorch CPU build for benchmarks/peers (not the package's).
+bench-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+
+train-speed: bench-deps
+	$(BIN)/python benchmarks/train_speed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check keras_seq2seq tests benchmarks

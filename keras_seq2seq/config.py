@@ -168,6 +168,13 @@ class TrainConfig(_JsonMixin):
         bucket: bool. Batch examples of similar length together. Defaults to `True`.
         seed: int. Seed for the split, the shuffling and the weight initialisation.
             Defaults to `0`.
+        mixed_precision: bool. Compute in float16 with float32 weights and dynamic loss
+            scaling (`mixed_float16`); the output layer and the loss stay float32. Pays on
+            GPUs with tensor cores; on CPU it is slower. Translating and exporting use float32
+            either way. Defaults to `False`.
+        jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
+            shape, and length-bucketed batches have many shapes, so this is slower in most
+            runs (see `benchmarks/train_speed.py`). Defaults to `False`.
 
     Example:
     >>> TrainConfig(epochs=3, batch_size=32).epochs
@@ -183,9 +190,16 @@ class TrainConfig(_JsonMixin):
     validation_fraction: float = 0.05
     bucket: bool = True
     seed: int = 0
+    mixed_precision: bool = False
+    jit_compile: bool = False
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs)
+        for name in ("bucket", "mixed_precision", "jit_compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"`{name}` must be True or False. Received: {name}={getattr(self, name)!r}"
+                )
         check_int("batch_size", self.batch_size)
         if not isinstance(self.learning_rate, (int, float)) or not self.learning_rate > 0:
             raise ValueError(

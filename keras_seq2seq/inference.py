@@ -19,7 +19,12 @@ import tensorflow as tf
 from keras_seq2seq.config import RunConfig
 from keras_seq2seq.data.pipeline import TruncationWarning
 from keras_seq2seq.decoding import beam_search, greedy_search, sample_search
-from keras_seq2seq.models import Seq2SeqModels, build_inference_models, states_per_layer
+from keras_seq2seq.models import (
+    Seq2SeqModels,
+    build_inference_models,
+    build_seq2seq,
+    states_per_layer,
+)
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_vocabulary
 from keras_seq2seq.text.vocabulary import END_ID, START_ID, load_vocabulary
 from keras_seq2seq.training import (
@@ -486,5 +491,10 @@ def load(path: str | Path) -> Translator:
         training = keras.saving.load_model(run_dir / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises several types for a damaged archive.
         raise ValueError(f"Could not load {run_dir / MODEL_FILE}: {error}") from error
+    if training.get_layer("source_embedding").dtype_policy.name != "float32":
+        # Trained with mixed precision: translate in float32 (the weights are float32).
+        float32 = build_seq2seq(config.model).training
+        float32.set_weights(training.get_weights())
+        training = float32
     encoder, decoder_step = build_inference_models(training, config.model)
     return Translator(Seq2SeqModels(training, encoder, decoder_step), source, target, config)

@@ -9,7 +9,9 @@
   attention [B,S]]` (memory inputs and attention output exist only when attention is on).
 
 Each recurrent layer contributes its states in order: LSTM `(h, c)`, GRU `(h,)`. Masks are
-right-padded (`[PAD]=0` at the end), which keeps the cuDNN kernels eligible on GPU.
+right-padded (`[PAD]=0` at the end), which keeps the cuDNN kernels eligible on GPU. LSTMs are
+`keras_seq2seq.lstm.LSTM`: `keras.layers.LSTM` with a faster CPU training kernel (same weights
+and results; Keras's own cuDNN kernel on GPU).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import keras
 from keras import layers
 
 from keras_seq2seq.config import ModelConfig
+from keras_seq2seq.lstm import LSTM
 
 
 class Seq2SeqModels(NamedTuple):
@@ -35,54 +38,68 @@ def states_per_layer(config: ModelConfig) -> int:
     return 2 if config.cell == "lstm" else 1
 
 
-def _recurrent(config: ModelConfig, units: int, name: str) -> layers.Layer:
-    cls = layers.LSTM if config.cell == "lstm" else layers.GRU
-    return cls(units, return_sequences=True, return_state=True, name=name)
+def _recurrent(config: ModelConfig, units: int, name: str, dtype: str | None) -> layers.Layer:
+    cls = LSTM if config.cell == "lstm" else layers.GRU
+    return cls(units, return_sequences=True, return_state=True, name=name, dtype=dtype)
 
 
-def _make_layers(config: ModelConfig) -> dict[str, layers.Layer]:
+def _make_layers(config: ModelConfig, dtype: str | None) -> dict[str, layers.Layer]:
     made: dict[str, layers.Layer] = {
         "source_embedding": layers.Embedding(
             config.source_vocabulary_size,
             config.embedding_dim,
             mask_zero=True,
             name="source_embedding",
+            dtype=dtype,
         ),
         "target_embedding": layers.Embedding(
             config.target_vocabulary_size,
             config.embedding_dim,
             mask_zero=True,
             name="target_embedding",
+            dtype=dtype,
         ),
-        "output_projection": layers.Dense(config.target_vocabulary_size, name="output_projection"),
+        # float32 logits under mixed precision: a float16 softmax over a large vocabulary
+        # loses the small probabilities.
+        "output_projection": layers.Dense(
+            config.target_vocabulary_size, name="output_projection", dtype="float32"
+        ),
     }
     for i in range(config.num_layers):
         if config.bidirectional:
             made[f"encoder_{i}"] = layers.Bidirectional(
-                _recurrent(config, config.units // 2, f"encoder_{i}_cell"), name=f"encoder_{i}"
+                _recurrent(config, config.units // 2, f"encoder_{i}_cell", dtype),
+                name=f"encoder_{i}",
+                dtype=dtype,
             )
         else:
-            made[f"encoder_{i}"] = _recurrent(config, config.units, f"encoder_{i}")
-        made[f"decoder_{i}"] = _recurrent(config, config.units, f"decoder_{i}")
+            made[f"encoder_{i}"] = _recurrent(config, config.units, f"encoder_{i}", dtype)
+        made[f"decoder_{i}"] = _recurrent(config, config.units, f"decoder_{i}", dtype)
     if config.attention != "none":
         attention_cls = layers.Attention if config.attention == "dot" else layers.AdditiveAttention
-        made["attention"] = attention_cls(name="attention")
+        made["attention"] = attention_cls(name="attention", dtype=dtype)
         made["attention_projection"] = layers.Dense(
-            config.units, activation="tanh", name="attention_projection"
+            config.units, activation="tanh", name="attention_projection", dtype=dtype
         )
     return made
 
 
-def _dropout(config: ModelConfig, name: str):
+def _dropout(config: ModelConfig, name: str, dtype: str):
     # Dropout layers are stateless, so the inference models may use fresh ones: they are
     # inactive outside training anyway.
     if config.dropout > 0:
-        return layers.Dropout(config.dropout, name=name)
+        return layers.Dropout(config.dropout, name=name, dtype=dtype)
     return lambda x: x
 
 
+def _policy(get) -> str:
+    """The dtype policy the model's layers were built with (for the weightless layers)."""
+    return get("source_embedding").dtype_policy.name
+
+
 def _encode(config: ModelConfig, get, source_ids):
-    x = _dropout(config, "source_dropout")(get("source_embedding")(source_ids))
+    dtype = _policy(get)
+    x = _dropout(config, "source_dropout", dtype)(get("source_embedding")(source_ids))
     states = []
     for i in range(config.num_layers):
         outputs = get(f"encoder_{i}")(x)
@@ -93,19 +110,20 @@ def _encode(config: ModelConfig, get, source_ids):
             n = states_per_layer(config)
             forward, backward = outputs[1 : 1 + n], outputs[1 + n :]
             states.extend(
-                layers.Concatenate(name=f"encoder_{i}_state_{k}_merge")([f, b])
+                layers.Concatenate(name=f"encoder_{i}_state_{k}_merge", dtype=dtype)([f, b])
                 for k, (f, b) in enumerate(zip(forward, backward, strict=True))
             )
         else:
             states.extend(outputs[1:])
         if i < config.num_layers - 1:
-            x = _dropout(config, f"encoder_{i}_dropout")(x)
+            x = _dropout(config, f"encoder_{i}_dropout", dtype)(x)
     return x, states
 
 
 def _decode(config: ModelConfig, get, target_ids, states, memory, memory_mask):
     """Runs the decoder over `target_ids`; returns (logits, new_states, attention_scores)."""
-    y = _dropout(config, "target_dropout")(get("target_embedding")(target_ids))
+    dtype = _policy(get)
+    y = _dropout(config, "target_dropout", dtype)(get("target_embedding")(target_ids))
     n = states_per_layer(config)
     new_states = []
     for i in range(config.num_layers):
@@ -113,22 +131,27 @@ def _decode(config: ModelConfig, get, target_ids, states, memory, memory_mask):
         y = outputs[0]
         new_states.extend(outputs[1:])
         if i < config.num_layers - 1:
-            y = _dropout(config, f"decoder_{i}_dropout")(y)
+            y = _dropout(config, f"decoder_{i}_dropout", dtype)(y)
     scores = None
     if config.attention != "none":
         context, scores = get("attention")(
             [y, memory], mask=[None, memory_mask], return_attention_scores=True
         )
-        y = get("attention_projection")(layers.Concatenate(name="attention_concat")([context, y]))
-    y = _dropout(config, "output_dropout")(y)
+        y = get("attention_projection")(
+            layers.Concatenate(name="attention_concat", dtype=dtype)([context, y])
+        )
+    y = _dropout(config, "output_dropout", dtype)(y)
     return get("output_projection")(y), new_states, scores
 
 
-def build_seq2seq(config: ModelConfig) -> Seq2SeqModels:
+def build_seq2seq(config: ModelConfig, *, mixed_precision: bool = False) -> Seq2SeqModels:
     """Builds the training model and the encoder / decoder-step inference models.
 
     Args:
         config: ModelConfig.
+        mixed_precision: bool. Build the layers with the `mixed_float16` policy (float16
+            compute, float32 weights) except the output projection, which stays float32.
+            Defaults to `False`.
 
     Returns:
         Seq2SeqModels(training, encoder, decoder_step), sharing their layers.
@@ -139,7 +162,7 @@ def build_seq2seq(config: ModelConfig) -> Seq2SeqModels:
     >>> models.training.output_shape
     (None, None, 20)
     """
-    made = _make_layers(config)
+    made = _make_layers(config, "mixed_float16" if mixed_precision else None)
     source_ids = keras.Input((None,), dtype="int32", name="source_ids")
     target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
     memory_mask = keras.ops.not_equal(source_ids, 0)

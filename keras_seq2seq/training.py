@@ -58,21 +58,28 @@ class TrainResult(NamedTuple):
 def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
     """Compiles a training model with the masked loss, masked accuracy and clipped Adam.
 
+    With `train_config.mixed_precision` the optimizer is wrapped in a
+    `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling, so float16 gradients
+    neither underflow nor overflow).
+
     Args:
         model: keras.Model. The training model of `build_seq2seq`.
-        train_config: TrainConfig. Learning rate, clipping, label smoothing.
+        train_config: TrainConfig. Learning rate, clipping, label smoothing, mixed
+            precision, XLA.
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=train_config.learning_rate,
         clipnorm=train_config.clipnorm or None,
     )
+    if train_config.mixed_precision:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,
         loss=MaskedSparseCrossentropy(label_smoothing=train_config.label_smoothing),
         metrics=[MaskedAccuracy()],
-        # XLA recompiles for every new padded shape, which costs far more than it saves with
-        # length-bucketed batches on CPU.
-        jit_compile=False,
+        # Off by default: XLA recompiles for every new padded shape, which costs far more
+        # than it saves with length-bucketed batches on CPU.
+        jit_compile=train_config.jit_compile,
     )
 
 
@@ -246,7 +253,9 @@ def train(
 
     # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
     with strategy.scope():
-        models: Seq2SeqModels = build_seq2seq(model_config)
+        models: Seq2SeqModels = build_seq2seq(
+            model_config, mixed_precision=train_config.mixed_precision
+        )
         compile_model(models.training, train_config)
     distribute.prepare_model(models.training, strategy, train_data)
     extra_callbacks = list(callbacks)

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -80,3 +81,19 @@ def test_train_from_tsv_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert (run / "model.keras").is_file()
     assert "Trained on" in result.stdout.decode()
+
+
+def test_train_speed_and_precision_options_reach_the_run_config(tmp_path):
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(f"{w}\t{w[::-1]}\n" for w in ["ab", "abc", "ba", "cab"] * 30))
+    run = tmp_path / "run"
+    result = _run(
+        "train", "--dataset", str(data), "--output", str(run), "--epochs", "1",
+        "--units", "8", "--embedding-dim", "4", "--tokenizer", "char",
+        "--mixed-precision", "--jit-compile", "--intra-op-threads", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    train_config = json.loads((run / "config.json").read_text())["train"]
+    assert train_config["mixed_precision"] is True and train_config["jit_compile"] is True
+    bad = _run("train", "--dataset", str(data), "--output", str(run), "--intra-op-threads", "-1")
+    assert bad.returncode == 2 and "expected an integer >= 0" in bad.stderr.decode()

@@ -1,0 +1,280 @@
+"""A `keras.layers.LSTM` with a faster training kernel on CPU.
+
+`LSTM` is `keras.layers.LSTM` with the same weights, configuration and results; only its
+TensorFlow CPU kernel differs. On GPU (cuDNN eligible) and on other backends it defers to
+Keras. Keras's generic CPU loop computes `x_t @ W + h @ U` at every step and lets automatic
+differentiation accumulate `dW`, `dU` step by step, so each time step costs two matrix
+products forward and four backward. This kernel follows the layout of the fused GPU kernels:
+
+- the input projection `X @ W + b` of all time steps is done up front in large matrix products;
+- the recurrence runs in a `tf.while_loop` with one `h @ U` per step, split in two independent
+  halves (gates [i, f] and [g, o]) that run side by side on two cores;
+- a hand-written backward pass (`tf.custom_gradient`) runs one `dz @ Uᵀ` per step (in the same
+  two halves) and computes `dU = Hᵀ dZ` for all steps at once, then `dW` and `dX` through the
+  input projection.
+
+Sequences must be right-padded (as for cuDNN); padded steps output zeros (as the cuDNN kernel
+does) and the returned states are those of each sequence's last real step.
+
+Example:
+>>> layer = LSTM(8, return_sequences=True, return_state=True)
+>>> outputs, h, c = layer(keras.ops.ones((2, 5, 3)))
+>>> tuple(outputs.shape), tuple(h.shape)
+((2, 5, 8), (2, 8))
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def _cell(
+    z_if: tf.Tensor, z_go: tf.Tensor, c: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """One LSTM step from the gate pre-activations, in two halves [i, f] and [g, o].
+
+    Returns:
+        (h, c, sigmoid([i, f]) `[B, 2U]`, [tanh(g), sigmoid(o)] as a pair, tanh(c)).
+    """
+    s_if = tf.sigmoid(z_if)
+    i, f = tf.split(s_if, 2, axis=1)
+    z_g, z_o = tf.split(z_go, 2, axis=1)
+    g, o = tf.tanh(z_g), tf.sigmoid(z_o)
+    c = f * c + i * g
+    tanh_c = tf.tanh(c)
+    return o * tanh_c, c, s_if, (g, o), tanh_c
+
+
+def _recurrence(
+    projected: tuple[tf.Tensor, tf.Tensor],
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    recurrent_kernel: tuple[tf.Tensor, tf.Tensor],
+    fast_gradient: bool,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The LSTM recurrence over time-major input projections.
+
+    The gates are kept in two halves, [i, f] and [g, o], each with its own half of the
+    recurrent kernel: the two matrix products of a step (and of a backward step) are
+    independent ops, so TensorFlow runs them side by side on two cores.
+
+    Args:
+        projected: pair of float `[T, B, 2U]`: `x_t @ W + b` for every step, gates [i, f]
+            and [g, o].
+        h0, c0: float `[B, U]`. Initial states.
+        recurrent_kernel: pair of float `[U, 2U]`, the [i, f] and [g, o] columns of U.
+        fast_gradient: bool. Attach the hand-written backward pass (training). Without it
+            the loop is differentiated automatically, and the graph holds no gradient
+            function (a SavedModel cannot store one that captures loop state).
+
+    Returns:
+        (h of every step `[T, B, U]`, c of every step `[T, B, U]`).
+    """
+    steps = tf.shape(projected[0])[0]
+    units = tf.shape(h0)[1]
+    dtype = h0.dtype
+
+    def arrays(count):
+        return [tf.TensorArray(dtype, size=steps, clear_after_read=False) for _ in range(count)]
+
+    def pre_activations(t, h, p_if, p_go, k_if, k_go):
+        return p_if[t] + tf.matmul(h, k_if), p_go[t] + tf.matmul(h, k_go)
+
+    if not fast_gradient:
+
+        def plain_step(t, h, c, hs, cs):
+            h, c, *_ = _cell(*pre_activations(t, h, *projected, *recurrent_kernel), c)
+            return t + 1, h, c, hs.write(t, h), cs.write(t, c)
+
+        _, _, _, hs, cs = tf.while_loop(
+            lambda t, *_: t < steps, plain_step, (0, h0, c0, *arrays(2))
+        )
+        return hs.stack(), cs.stack()
+
+    @tf.custom_gradient
+    def run(p_if, p_go, h0, c0, k_if, k_go):
+        def step(t, h, c, saved, hs, cs):
+            c_prev = c
+            h, c, s_if, (g, o), tanh_c = _cell(*pre_activations(t, h, p_if, p_go, k_if, k_go), c)
+            # The backward pass needs, per step, dz = [dc, dc] * factors_if and
+            # [dc, dh] * factors_go, and dc += dh * o * (1 - tanh(c)^2). The factors are
+            # computed here, beside the recurrence (they do not hold up the next step),
+            # which leaves the backward loop a short chain of ops per step.
+            i, f = tf.split(s_if, 2, axis=1)
+            factors_if = s_if * (1.0 - s_if) * tf.concat([g, c_prev], axis=1)
+            factors_go = tf.concat([i * (1.0 - g * g), tanh_c * o * (1.0 - o)], axis=1)
+            output_factor = o * (1.0 - tanh_c * tanh_c)
+            # TensorArray writes keep references, not copies.
+            values = (factors_if, factors_go, output_factor, f)
+            saved = [ta.write(t, v) for ta, v in zip(saved, values, strict=True)]
+            return t + 1, h, c, saved, hs.write(t, h), cs.write(t, c)
+
+        _, _, _, saved, hs, cs = tf.while_loop(
+            lambda t, *_: t < steps, step, (0, h0, c0, arrays(4), *arrays(2))
+        )
+        h_seq, c_seq = hs.stack(), cs.stack()
+
+        def grad(d_h_seq, d_c_seq):
+            factors_if, factors_go, output_factor, forget = saved
+            k_if_t, k_go_t = tf.transpose(k_if), tf.transpose(k_go)
+
+            def back(t, dh, dc, dz_if, dz_go):
+                dh = dh + d_h_seq[t]
+                dc = dc + d_c_seq[t] + dh * output_factor.read(t)
+                z_if = tf.concat([dc, dc], axis=1) * factors_if.read(t)
+                z_go = tf.concat([dc, dh], axis=1) * factors_go.read(t)
+                dh = tf.matmul(z_if, k_if_t) + tf.matmul(z_go, k_go_t)
+                return t - 1, dh, dc * forget.read(t), dz_if.write(t, z_if), dz_go.write(t, z_go)
+
+            zeros = tf.zeros_like(h0)
+            _, dh0, dc0, dz_if, dz_go = tf.while_loop(
+                lambda t, *_: t >= 0, back, (steps - 1, zeros, zeros, *arrays(2))
+            )
+            dz_if, dz_go = dz_if.stack(), dz_go.stack()
+            # dU = sum over steps of h_{t-1}ᵀ dz_t: one product for all steps (per half).
+            h_prev = tf.reshape(tf.concat([h0[None], h_seq[:-1]], axis=0), [-1, units])
+            d_k_if = tf.matmul(h_prev, tf.reshape(dz_if, [-1, 2 * units]), transpose_a=True)
+            d_k_go = tf.matmul(h_prev, tf.reshape(dz_go, [-1, 2 * units]), transpose_a=True)
+            return dz_if, dz_go, dh0, dc0, d_k_if, d_k_go
+
+        return (h_seq, c_seq), grad
+
+    return run(*projected, h0, c0, *recurrent_kernel)
+
+
+def lstm_sequence(
+    inputs: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    kernel: tf.Tensor,
+    recurrent_kernel: tf.Tensor,
+    bias: tf.Tensor | None,
+    mask: tf.Tensor | None = None,
+    go_backwards: bool = False,
+    fast_gradient: bool = True,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Runs an LSTM (Keras gate order i, f, g, o; sigmoid/tanh) over right-padded sequences.
+
+    The recurrence runs over all `T` steps without masking; each sequence's final states are
+    then taken at its own length and padded outputs are set to zero. Steps after a sequence's
+    end influence nothing, so results and gradients equal those of a masked loop.
+
+    Args:
+        inputs: float `[B, T, D]`.
+        h0, c0: float `[B, U]`. Initial states.
+        kernel: `[D, 4U]`; recurrent_kernel: `[U, 4U]`; bias: `[4U]` or None.
+        mask: bool `[B, T]` or None. Must be right-padded (True steps first).
+        go_backwards: bool. Process each sequence from its last real step to its first;
+            outputs come in processing order over the whole padded length (the Keras
+            convention, as in its cuDNN kernel).
+        fast_gradient: bool. Use the hand-written backward pass; `False` leaves the loop to
+            automatic differentiation and keeps gradient functions out of the graph (for
+            inference graphs and SavedModels). Defaults to `True`.
+
+    Returns:
+        (outputs `[B, T, U]`, h `[B, U]`, c `[B, U]`).
+
+    Raises:
+        tf.errors.InvalidArgumentError: `mask` has a False step before a True one.
+
+    Example:
+    >>> x = tf.ones([2, 4, 3]); h0 = tf.zeros([2, 5])
+    >>> out, h, c = lstm_sequence(x, h0, h0, tf.ones([3, 20]), tf.ones([5, 20]), None)
+    >>> out.shape.as_list()
+    [2, 4, 5]
+    """
+    batch, steps = tf.shape(inputs)[0], tf.shape(inputs)[1]
+    if mask is None:
+        lengths = tf.fill([batch], steps)
+    else:
+        mask = tf.cast(mask, tf.bool)
+        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+        tf.debugging.assert_equal(
+            mask,
+            tf.sequence_mask(lengths, steps),
+            message=(
+                "keras_seq2seq.lstm.LSTM needs right-padded sequences (padding after the "
+                "tokens, as keras_seq2seq's data pipeline makes them); pad on the right."
+            ),
+        )
+    if go_backwards:
+        inputs = tf.reverse_sequence(inputs, lengths, seq_axis=1, batch_axis=0)
+    flat = tf.reshape(tf.transpose(inputs, [1, 0, 2]), [-1, tf.shape(inputs)[2]])
+    half = 2 * tf.shape(h0)[1]
+    projected = []
+    for columns in (slice(None, half), slice(half, None)):  # gates [i, f] and [g, o]
+        part = tf.matmul(flat, kernel[:, columns])
+        if bias is not None:
+            part = tf.nn.bias_add(part, bias[columns])
+        projected.append(tf.reshape(part, [steps, batch, half]))
+    recurrent = (recurrent_kernel[:, :half], recurrent_kernel[:, half:])
+    h_seq, c_seq = _recurrence(tuple(projected), h0, c0, recurrent, fast_gradient)
+    # Final states at each sequence's length (index 0 = the initial state, for empty ones).
+    at_length = tf.stack([lengths, tf.range(batch)], axis=1)
+    h = tf.gather_nd(tf.concat([h0[None], h_seq], axis=0), at_length)
+    c = tf.gather_nd(tf.concat([c0[None], c_seq], axis=0), at_length)
+    outputs = tf.transpose(h_seq, [1, 0, 2])
+    if mask is not None:
+        outputs = outputs * tf.cast(mask, outputs.dtype)[:, :, None]
+    if go_backwards:
+        outputs = tf.reverse(tf.reverse_sequence(outputs, lengths, seq_axis=1, batch_axis=0), [1])
+    # Keep the static shapes the dynamic reshapes lost (a decoder step needs T = 1 known).
+    outputs = tf.ensure_shape(outputs, inputs.shape[:2].concatenate(h0.shape[-1:]))
+    return outputs, tf.ensure_shape(h, h0.shape), tf.ensure_shape(c, c0.shape)
+
+
+def _uses_fast_kernel(layer: keras.layers.LSTM) -> bool:
+    cell = layer.cell
+    return (
+        keras.backend.backend() == "tensorflow"
+        and not tf.config.list_logical_devices("GPU")  # Keras picks cuDNN there
+        and not layer.unroll
+        and not cell.recurrent_dropout
+        and cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class LSTM(keras.layers.LSTM):
+    """`keras.layers.LSTM` with a faster TensorFlow CPU training kernel (see the module).
+
+    Takes the same arguments as `keras.layers.LSTM` and has the same weights; a model saved
+    with it loads with `keras_seq2seq` imported. The fast kernel is used on the TensorFlow
+    backend without a GPU, with the default activations, `recurrent_dropout=0` and
+    `unroll=False`; otherwise the layer runs exactly as `keras.layers.LSTM`.
+
+    Example:
+    >>> layer = LSTM(4, return_sequences=True)
+    >>> layer(keras.ops.ones((1, 3, 2))).shape
+    TensorShape([1, 3, 4])
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not _uses_fast_kernel(self):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if training and self.dropout:
+            # One input dropout mask per sequence, as Keras applies it at every step.
+            keep = self.cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * tf.expand_dims(keep, 1)
+        dtype = sequences.dtype
+        bias = tf.cast(self.cell.bias, dtype) if self.cell.use_bias else None
+        outputs, h, c = lstm_sequence(
+            sequences,
+            tf.cast(initial_state[0], dtype),
+            tf.cast(initial_state[1], dtype),
+            tf.cast(self.cell.kernel, dtype),
+            tf.cast(self.cell.recurrent_kernel, dtype),
+            bias,
+            mask=mask,
+            go_backwards=self.go_backwards,
+            # Only training needs the backward pass; inference graphs (and SavedModels made
+            # from them) then hold no gradient function.
+            fast_gradient=training is True,
+        )
+        if not self.return_sequences:
+            outputs = tf.expand_dims(h, 1)
+        return h, outputs, [h, c]

@@ -1,0 +1,87 @@
+"""Mixed precision training (float16 compute, float32 weights, loss scaling) and CPU threads."""
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_seq2seq.config import ModelConfig, TrainConfig
+from keras_seq2seq.inference import load
+from keras_seq2seq.models import build_seq2seq
+from keras_seq2seq.training import train
+from tests.conftest import reverse_pairs
+
+pytestmark = pytest.mark.slow
+
+
+def test_mixed_precision_layers_compute_in_float16_with_float32_logits():
+    config = ModelConfig(20, 15, units=8, embedding_dim=4, num_layers=2, bidirectional=True)
+    models = build_seq2seq(config, mixed_precision=True)
+    layer = models.training.get_layer("decoder_1")
+    assert layer.compute_dtype == "float16" and layer.variable_dtype == "float32"
+    assert models.training.get_layer("attention").compute_dtype == "float16"
+    assert models.training.get_layer("output_projection").compute_dtype == "float32"
+    source = np.array([[4, 5, 6, 0], [7, 8, 0, 0]], "int32")
+    target = np.array([[2, 4, 5], [2, 6, 0]], "int32")
+    logits = models.training([source, target])
+    assert logits.dtype == "float32" and np.all(np.isfinite(logits.numpy()))
+
+
+def test_mixed_precision_training_uses_loss_scaling_and_translates_in_float32(tmp_path):
+    pairs = reverse_pairs(600, seed=3)
+    result = train(
+        pairs,
+        tmp_path / "run",
+        model_options={"units": 32, "embedding_dim": 16},
+        train_config=TrainConfig(epochs=3, batch_size=32, mixed_precision=True),
+        verbose=0,
+    )
+    losses = result.history["loss"]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    saved = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    assert isinstance(saved.optimizer, keras.optimizers.LossScaleOptimizer)
+    translator = load(tmp_path / "run")
+    assert translator.models.training.get_layer("decoder_0").compute_dtype == "float32"
+    outputs = translator.translate(["abc", "hello", ""])
+    assert len(outputs) == 3 and all(isinstance(o, str) for o in outputs)
+    # The float32 copy computes what the float16 model computes, up to float16 rounding.
+    source = np.array([[5, 6, 7, 3]], "int32")
+    target = np.array([[2, 5, 6]], "int32")
+    half = saved([source, target]).numpy()
+    full = translator.models.training([source, target]).numpy()
+    np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
+
+
+def test_config_rejects_non_boolean_flags():
+    with pytest.raises(ValueError, match="mixed_precision"):
+        TrainConfig(mixed_precision="yes")
+    with pytest.raises(ValueError, match="jit_compile"):
+        TrainConfig(jit_compile=1)
+
+
+def test_configure_cpu_threads_sets_pools_and_fails_clearly_once_tensorflow_ran():
+    code = (
+        "from keras_seq2seq.cpu import configure_cpu_threads\n"
+        "import tensorflow as tf\n"
+        "configure_cpu_threads(intra_op=1, inter_op=2)\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads())\n"
+        "tf.constant(1.0) + 1.0\n"
+        "try:\n"
+        "    configure_cpu_threads(intra_op=2, inter_op=2)\n"
+        "except RuntimeError as error:\n"
+        "    print('refused:', 'first thing in the program' in str(error))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split("\n")[:2] == ["1 2", "refused: True"]
+
+
+def test_configure_cpu_threads_validates_counts():
+    from keras_seq2seq.cpu import configure_cpu_threads
+
+    with pytest.raises(ValueError, match="intra_op"):
+        configure_cpu_threads(intra_op=-1)
