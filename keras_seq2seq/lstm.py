@@ -31,7 +31,7 @@ import tensorflow as tf
 
 def _cell(
     z_if: tf.Tensor, z_go: tf.Tensor, c: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
     """One LSTM step from the gate pre-activations, in two halves [i, f] and [g, o].
 
     Returns:

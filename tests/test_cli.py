@@ -70,9 +70,14 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
         main(["translate", "--model", "m", "--beam-width", "0", "x"])
 
 
-def test_train_from_tsv_end_to_end(tmp_path):
+def _reversal_tsv(tmp_path):
     data = tmp_path / "pairs.tsv"
     data.write_text("".join(f"{w}\t{w[::-1]}\n" for w in ["ab", "abc", "ba", "cab"] * 30))
+    return data
+
+
+def test_train_from_tsv_end_to_end(tmp_path):
+    data = _reversal_tsv(tmp_path)
     run = tmp_path / "run"
     result = _run(
         "train", "--dataset", str(data), "--output", str(run), "--epochs", "1",
@@ -84,8 +89,7 @@ def test_train_from_tsv_end_to_end(tmp_path):
 
 
 def test_train_speed_and_precision_options_reach_the_run_config(tmp_path):
-    data = tmp_path / "pairs.tsv"
-    data.write_text("".join(f"{w}\t{w[::-1]}\n" for w in ["ab", "abc", "ba", "cab"] * 30))
+    data = _reversal_tsv(tmp_path)
     run = tmp_path / "run"
     result = _run(
         "train", "--dataset", str(data), "--output", str(run), "--epochs", "1",
