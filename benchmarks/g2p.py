@@ -23,10 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf
-
 from keras_seq2seq.config import TextConfig, TrainConfig
-from keras_seq2seq.cpu import configure_cpu_threads
+from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.evaluation import evaluate
 from keras_seq2seq.recipes import load_pairs, recipe_for
 from keras_seq2seq.training import train
@@ -49,8 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-training", action="store_true", help="evaluate --output only")
     parser.add_argument("--beam-width", type=int, default=4)
     args = parser.parse_args(argv)
-    if not tf.config.list_physical_devices("GPU"):
-        configure_cpu_threads()  # before TensorFlow runs anything: see keras_seq2seq.cpu
+    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
     output = Path(args.output or f"runs/g2p-{args.dataset}")
     recipe = recipe_for(args.dataset)
 

@@ -21,10 +21,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf
-
 from keras_seq2seq.config import TextConfig, TrainConfig
-from keras_seq2seq.cpu import configure_cpu_threads
+from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.data.pipeline import split_pairs
 from keras_seq2seq.data.readers import read_pairs
 from keras_seq2seq.evaluation import evaluate
@@ -68,9 +66,7 @@ def main(argv=None) -> int:
         "--lowercase", action="store_true", help="lower-case both sides (ROUGE ignores case)"
     )
     args = parser.parse_args(argv)
-    # Thread pools first, before TensorFlow runs (see keras_seq2seq.cpu).
-    if not tf.config.list_physical_devices("GPU"):
-        configure_cpu_threads()
+    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
     source_text = dataclasses.replace(SOURCE, lowercase=args.lowercase)
     target_text = dataclasses.replace(TARGET, lowercase=args.lowercase)
 

@@ -284,18 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import tensorflow as tf
-
     from keras_seq2seq.config import TextConfig, TrainConfig
-    from keras_seq2seq.cpu import configure_cpu_threads
+    from keras_seq2seq.cpu import configure_for_cpu_training
     from keras_seq2seq.distribute import get_strategy
     from keras_seq2seq.recipes import is_builtin, load_pairs, recipe_for
     from keras_seq2seq.training import default_verbosity, train
 
     # First: thread pools and a multi-worker strategy must be set before TensorFlow runs.
-    if args.intra_op_threads and not tf.config.list_physical_devices("GPU"):
+    if args.intra_op_threads:
         try:
-            configure_cpu_threads(intra_op=args.intra_op_threads)
+            configure_for_cpu_training(intra_op=args.intra_op_threads)
         except RuntimeError:
             # Only when `main` is called inside a program that already ran TensorFlow.
             warnings.warn(

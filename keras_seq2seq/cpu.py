@@ -9,8 +9,8 @@ the encoder's last layer while the decoder's first runs) use the cores instead.
 `benchmarks/train_speed.py` measures both settings.
 
 Thread pools are fixed once TensorFlow runs its first op, so call `configure_cpu_threads`
-first thing in a program (the `keras-seq2seq train` command does, unless a GPU is present or
-`--intra-op-threads 0` is given).
+(or `configure_for_cpu_training`, which leaves machines with a GPU alone) first thing in a
+program; `keras-seq2seq train` does, unless `--intra-op-threads 0` is given.
 
 Example:
 >>> import keras_seq2seq.cpu
@@ -69,3 +69,28 @@ def configure_cpu_threads(intra_op: int = 1, inter_op: int | None = None) -> Non
             "configure_cpu_threads() first thing in the program, before any TensorFlow or "
             f"Keras work. ({error})"
         ) from error
+
+
+def configure_for_cpu_training(intra_op: int = 1) -> bool:
+    """`configure_cpu_threads(intra_op)` on a machine without GPU; nothing where there is one.
+
+    With a GPU the recurrent layers run on it (cuDNN) and TensorFlow's default pools suit
+    the host-side work.
+
+    Args:
+        intra_op: int. Threads one op may use. Defaults to `1`.
+
+    Returns:
+        bool. Whether the thread pools were set.
+
+    Raises:
+        ValueError, RuntimeError: as `configure_cpu_threads`.
+
+    Example:
+    >>> configure_for_cpu_training()  # doctest: +SKIP
+    True
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return False
+    configure_cpu_threads(intra_op=intra_op)
+    return True

@@ -14,10 +14,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf
-
 from keras_seq2seq.config import TextConfig, TrainConfig
-from keras_seq2seq.cpu import configure_cpu_threads
+from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.recipes import load_pairs, recipe_for
 
 EXAMPLES = (
@@ -60,8 +58,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--max-examples", type=int, help="use at most this many train pairs")
     args = parser.parse_args(argv)
-    if not tf.config.list_physical_devices("GPU"):
-        configure_cpu_threads()  # before TensorFlow runs anything: see keras_seq2seq.cpu
+    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
 
     from keras_seq2seq.inference import load
     from keras_seq2seq.metrics import exact_match
