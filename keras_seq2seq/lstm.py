@@ -29,99 +29,148 @@ import keras
 import tensorflow as tf
 
 
-def _cell(
-    z_if: tf.Tensor, z_go: tf.Tensor, c: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
+def _cell(z_if: tf.Tensor, z_go: tf.Tensor, c: tf.Tensor) -> dict[str, tf.Tensor]:
     """One LSTM step from the gate pre-activations, in two halves [i, f] and [g, o].
 
     Returns:
-        (h, c, sigmoid([i, f]) `[B, 2U]`, [tanh(g), sigmoid(o)] as a pair, tanh(c)).
+        dict of `[B, U]` tensors: the new `h` and `c`, the gates `i`, `f`, `g`, `o`,
+        `i_g` = i * g and `tanh_c`, and `s_if` = sigmoid([i, f]) `[B, 2U]`.
     """
     s_if = tf.sigmoid(z_if)
     i, f = tf.split(s_if, 2, axis=1)
     z_g, z_o = tf.split(z_go, 2, axis=1)
     g, o = tf.tanh(z_g), tf.sigmoid(z_o)
-    c = f * c + i * g
+    i_g = i * g
+    c = f * c + i_g
     tanh_c = tf.tanh(c)
-    return o * tanh_c, c, s_if, (g, o), tanh_c
+    h = o * tanh_c
+    return {
+        "h": h,
+        "c": c,
+        "i": i,
+        "f": f,
+        "g": g,
+        "o": o,
+        "i_g": i_g,
+        "tanh_c": tanh_c,
+        "s_if": s_if,
+    }
 
 
-def _recurrence(
-    projected: tuple[tf.Tensor, tf.Tensor],
-    h0: tf.Tensor,
-    c0: tf.Tensor,
-    recurrent_kernel: tuple[tf.Tensor, tf.Tensor],
-    fast_gradient: bool,
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """The LSTM recurrence over time-major input projections.
-
-    The gates are kept in two halves, [i, f] and [g, o], each with its own half of the
-    recurrent kernel: the two matrix products of a step (and of a backward step) are
-    independent ops, so TensorFlow runs them side by side on two cores.
+def _projection(x_flat, kernel, bias, steps, batch):
+    """`x @ W + b` for all steps at once, as the time-major halves [i, f] and [g, o].
 
     Args:
-        projected: pair of float `[T, B, 2U]`: `x_t @ W + b` for every step, gates [i, f]
-            and [g, o].
-        h0, c0: float `[B, U]`. Initial states.
-        recurrent_kernel: pair of float `[U, 2U]`, the [i, f] and [g, o] columns of U.
-        fast_gradient: bool. Attach the hand-written backward pass (training). Without it
-            the loop is differentiated automatically, and the graph holds no gradient
-            function (a SavedModel cannot store one that captures loop state).
+        x_flat: float `[T * B, D]`, time-major rows. kernel: `[D, 4U]`. bias: `[4U]`.
+        steps, batch: int scalars T and B.
+
+    Returns:
+        pair of float `[T, B, 2U]`.
+    """
+    halves = []
+    for k, b in zip(tf.split(kernel, 2, axis=1), tf.split(bias, 2), strict=True):
+        halves.append(tf.reshape(tf.nn.bias_add(tf.matmul(x_flat, k), b), [steps, batch, -1]))
+    return tuple(halves)
+
+
+def _plain_recurrence(projected, h0, c0, recurrent_kernel):
+    """The recurrence left to automatic differentiation (inference graphs, SavedModels).
+
+    Args:
+        projected: pair of float `[T, B, 2U]` from `_projection`.
+        h0, c0: float `[B, U]`. recurrent_kernel: `[U, 4U]`.
 
     Returns:
         (h of every step `[T, B, U]`, c of every step `[T, B, U]`).
     """
     steps = tf.shape(projected[0])[0]
-    units = tf.shape(h0)[1]
+    k_if, k_go = tf.split(recurrent_kernel, 2, axis=1)
+    p_if, p_go = projected
+
+    def step(t, h, c, hs, cs):
+        cell = _cell(p_if[t] + tf.matmul(h, k_if), p_go[t] + tf.matmul(h, k_go), c)
+        h, c = cell["h"], cell["c"]
+        return t + 1, h, c, hs.write(t, h), cs.write(t, c)
+
+    hs, cs = (tf.TensorArray(h0.dtype, size=steps) for _ in range(2))
+    _, _, _, hs, cs = tf.while_loop(lambda t, *_: t < steps, step, (0, h0, c0, hs, cs))
+    return hs.stack(), cs.stack()
+
+
+def _trained_sequence(x_flat, lengths, h0, c0, kernel, recurrent_kernel, bias):
+    """Input projection and recurrence with a hand-written backward pass (training).
+
+    The gates are kept in two halves, [i, f] and [g, o], each with its own half of the
+    kernels: the two matrix products of a step (and of a backward step) are independent
+    ops, so TensorFlow runs them side by side on two cores. The weight gradients are
+    whole-sequence products, computed once after the backward loop.
+
+    Args:
+        x_flat: float `[T * B, D]`, time-major rows.
+        lengths: int32 `[B]`. Real steps per sequence (the final states are taken there).
+        h0, c0: float `[B, U]`. kernel: `[D, 4U]`. recurrent_kernel: `[U, 4U]`.
+        bias: `[4U]`.
+
+    Returns:
+        (h of every step `[T, B, U]`, final h `[B, U]`, final c `[B, U]`).
+    """
+    batch, units = tf.shape(h0)[0], tf.shape(h0)[1]
+    steps = tf.shape(x_flat)[0] // batch
     dtype = h0.dtype
 
-    def arrays(count):
-        return [tf.TensorArray(dtype, size=steps, clear_after_read=False) for _ in range(count)]
-
-    def pre_activations(t, h, p_if, p_go, k_if, k_go):
-        return p_if[t] + tf.matmul(h, k_if), p_go[t] + tf.matmul(h, k_go)
-
-    if not fast_gradient:
-
-        def plain_step(t, h, c, hs, cs):
-            h, c, *_ = _cell(*pre_activations(t, h, *projected, *recurrent_kernel), c)
-            return t + 1, h, c, hs.write(t, h), cs.write(t, c)
-
-        _, _, _, hs, cs = tf.while_loop(
-            lambda t, *_: t < steps, plain_step, (0, h0, c0, *arrays(2))
-        )
-        return hs.stack(), cs.stack()
+    def arrays(count, size=steps):
+        return [tf.TensorArray(dtype, size=size, clear_after_read=False) for _ in range(count)]
 
     @tf.custom_gradient
-    def run(p_if, p_go, h0, c0, k_if, k_go):
-        def step(t, h, c, saved, hs, cs):
+    def run(x_flat, h0, c0, kernel, recurrent_kernel, bias):
+        p_if, p_go = _projection(x_flat, kernel, bias, steps, batch)
+        k_if, k_go = tf.split(recurrent_kernel, 2, axis=1)
+        # live[t, b]: step t is a real step of sequence b; the final states follow it.
+        live = (tf.range(steps)[:, None] < lengths[None, :])[:, :, None]
+
+        def step(t, h, c, c_last, saved, hs):
             c_prev = c
-            h, c, s_if, (g, o), tanh_c = _cell(*pre_activations(t, h, p_if, p_go, k_if, k_go), c)
+            z_if = p_if[t] + tf.matmul(h, k_if)
+            z_go = p_go[t] + tf.matmul(h, k_go)
+            cell = _cell(z_if, z_go, c)
+            h, c, s_if, g, o = (cell[k] for k in ("h", "c", "s_if", "g", "o"))
             # The backward pass needs, per step, dz = [dc, dc] * factors_if and
             # [dc, dh] * factors_go, and dc += dh * o * (1 - tanh(c)^2). The factors are
             # computed here, beside the recurrence (they do not hold up the next step),
-            # which leaves the backward loop a short chain of ops per step.
-            i, f = tf.split(s_if, 2, axis=1)
-            factors_if = s_if * (1.0 - s_if) * tf.concat([g, c_prev], axis=1)
-            factors_go = tf.concat([i * (1.0 - g * g), tanh_c * o * (1.0 - o)], axis=1)
-            output_factor = o * (1.0 - tanh_c * tanh_c)
+            # which leaves the backward loop a short chain of ops per step. Written with
+            # the fewest ops: i (1 - g^2) = i - (i g) g, tanh(c) o (1 - o) = h - h o,
+            # o (1 - tanh(c)^2) = o - h tanh(c).
+            factors_if = (s_if - s_if * s_if) * tf.concat([g, c_prev], axis=1)
+            factors_go = tf.concat([cell["i"] - cell["i_g"] * g, h - h * o], axis=1)
+            output_factor = o - h * cell["tanh_c"]
             # TensorArray writes keep references, not copies.
-            values = (factors_if, factors_go, output_factor, f)
+            values = (factors_if, factors_go, output_factor, cell["f"])
             saved = [ta.write(t, v) for ta, v in zip(saved, values, strict=True)]
-            return t + 1, h, c, saved, hs.write(t, h), cs.write(t, c)
+            c_last = tf.where(live[t], c, c_last)
+            return t + 1, h, c, c_last, saved, hs.write(t + 1, h)
 
-        _, _, _, saved, hs, cs = tf.while_loop(
-            lambda t, *_: t < steps, step, (0, h0, c0, arrays(4), *arrays(2))
+        hs = arrays(1, steps + 1)[0].write(0, h0)  # h_{t-1} for every step, then h_T
+        _, _, _, c_last, saved, hs = tf.while_loop(
+            lambda t, *_: t < steps, step, (0, h0, c0, c0, arrays(4), hs)
         )
-        h_seq, c_seq = hs.stack(), cs.stack()
+        h_all = hs.stack()
+        h_prev, _ = tf.split(h_all, [steps, 1])
+        _, h_seq = tf.split(h_all, [1, steps])
+        h_last = tf.gather_nd(h_all, tf.stack([lengths, tf.range(batch)], axis=1))
 
-        def grad(d_h_seq, d_c_seq):
+        def grad(d_h_seq, d_h_last, d_c_last):
             factors_if, factors_go, output_factor, forget = saved
+            # The final states' gradients enter at each sequence's last real step (or go
+            # straight to the initial states for empty sequences).
+            at_last = tf.cast(tf.equal(tf.range(steps)[:, None], lengths[None, :] - 1), dtype)
+            d_h_steps = d_h_seq + at_last[:, :, None] * d_h_last[None]
+            d_c_steps = at_last[:, :, None] * d_c_last[None]
+            empty = tf.cast(tf.equal(lengths, 0), dtype)[:, None]
             k_if_t, k_go_t = tf.transpose(k_if), tf.transpose(k_go)
 
             def back(t, dh, dc, dz_if, dz_go):
-                dh = dh + d_h_seq[t]
-                dc = dc + d_c_seq[t] + dh * output_factor.read(t)
+                dh = dh + d_h_steps[t]
+                dc = dc + d_c_steps[t] + dh * output_factor.read(t)
                 z_if = tf.concat([dc, dc], axis=1) * factors_if.read(t)
                 z_go = tf.concat([dc, dh], axis=1) * factors_go.read(t)
                 dh = tf.matmul(z_if, k_if_t) + tf.matmul(z_go, k_go_t)
@@ -131,16 +180,29 @@ def _recurrence(
             _, dh0, dc0, dz_if, dz_go = tf.while_loop(
                 lambda t, *_: t >= 0, back, (steps - 1, zeros, zeros, *arrays(2))
             )
-            dz_if, dz_go = dz_if.stack(), dz_go.stack()
-            # dU = sum over steps of h_{t-1}ᵀ dz_t: one product for all steps (per half).
-            h_prev = tf.reshape(tf.concat([h0[None], h_seq[:-1]], axis=0), [-1, units])
-            d_k_if = tf.matmul(h_prev, tf.reshape(dz_if, [-1, 2 * units]), transpose_a=True)
-            d_k_go = tf.matmul(h_prev, tf.reshape(dz_go, [-1, 2 * units]), transpose_a=True)
-            return dz_if, dz_go, dh0, dc0, d_k_if, d_k_go
+            dz_if = tf.reshape(dz_if.stack(), [-1, 2 * units])
+            dz_go = tf.reshape(dz_go.stack(), [-1, 2 * units])
+            x_kernel_if, x_kernel_go = tf.split(kernel, 2, axis=1)
+            d_x = tf.matmul(dz_if, x_kernel_if, transpose_b=True) + tf.matmul(
+                dz_go, x_kernel_go, transpose_b=True
+            )
+            h_prev_flat = tf.reshape(h_prev, [-1, units])
+            # Weight gradients: sums over all steps, one product per half.
+            d_kernel, d_recurrent, d_bias = (
+                tf.concat([op(dz_if), op(dz_go)], axis=-1)
+                for op in (
+                    lambda dz: tf.matmul(x_flat, dz, transpose_a=True),
+                    lambda dz: tf.matmul(h_prev_flat, dz, transpose_a=True),
+                    lambda dz: tf.reduce_sum(dz, axis=0),
+                )
+            )
+            dh0 = dh0 + empty * d_h_last
+            dc0 = dc0 + empty * d_c_last
+            return d_x, dh0, dc0, d_kernel, d_recurrent, d_bias
 
-        return (h_seq, c_seq), grad
+        return (h_seq, h_last, c_last), grad
 
-    return run(*projected, h0, c0, *recurrent_kernel)
+    return run(x_flat, h0, c0, kernel, recurrent_kernel, bias)
 
 
 def lstm_sequence(
@@ -200,20 +262,18 @@ def lstm_sequence(
         )
     if go_backwards:
         inputs = tf.reverse_sequence(inputs, lengths, seq_axis=1, batch_axis=0)
-    flat = tf.reshape(tf.transpose(inputs, [1, 0, 2]), [-1, tf.shape(inputs)[2]])
-    half = 2 * tf.shape(h0)[1]
-    projected = []
-    for columns in (slice(None, half), slice(half, None)):  # gates [i, f] and [g, o]
-        part = tf.matmul(flat, kernel[:, columns])
-        if bias is not None:
-            part = tf.nn.bias_add(part, bias[columns])
-        projected.append(tf.reshape(part, [steps, batch, half]))
-    recurrent = (recurrent_kernel[:, :half], recurrent_kernel[:, half:])
-    h_seq, c_seq = _recurrence(tuple(projected), h0, c0, recurrent, fast_gradient)
-    # Final states at each sequence's length (index 0 = the initial state, for empty ones).
-    at_length = tf.stack([lengths, tf.range(batch)], axis=1)
-    h = tf.gather_nd(tf.concat([h0[None], h_seq], axis=0), at_length)
-    c = tf.gather_nd(tf.concat([c0[None], c_seq], axis=0), at_length)
+    x_flat = tf.reshape(tf.transpose(inputs, [1, 0, 2]), [-1, tf.shape(inputs)[2]])
+    if bias is None:
+        bias = tf.zeros(tf.shape(kernel)[1:], kernel.dtype)
+    if fast_gradient:
+        h_seq, h, c = _trained_sequence(x_flat, lengths, h0, c0, kernel, recurrent_kernel, bias)
+    else:
+        projected = _projection(x_flat, kernel, bias, steps, batch)
+        h_seq, c_seq = _plain_recurrence(projected, h0, c0, recurrent_kernel)
+        # Final states at each sequence's length (index 0 = the initial state, if empty).
+        at_length = tf.stack([lengths, tf.range(batch)], axis=1)
+        h = tf.gather_nd(tf.concat([h0[None], h_seq], axis=0), at_length)
+        c = tf.gather_nd(tf.concat([c0[None], c_seq], axis=0), at_length)
     outputs = tf.transpose(h_seq, [1, 0, 2])
     if mask is not None:
         outputs = outputs * tf.cast(mask, outputs.dtype)[:, :, None]
