@@ -1,7 +1,7 @@
 """Training throughput: keras-seq2seq variants against the same model in PyTorch.
 
-    python benchmarks/train_speed.py [--num-batches 100] [--rows all|main|more] [--repeats 3]
-                                     [--json out.json]
+    python benchmarks/train_speed.py [--num-batches 100] [--rows all|main|more|bfloat16]
+                                     [--repeats 3] [--json out.json]
 
 Needs `torch==2.13.0` (CPU build) for the PyTorch rows: `make bench-deps`.
 
@@ -24,6 +24,10 @@ medians). TensorFlow threads: "tuned" = `keras_seq2seq.cpu.configure_cpu_threads
 (one thread per op, one op per core, what `keras-seq2seq train` uses on CPU), "default" =
 TensorFlow's own pools. "keras-stock-lstm": the same model with `keras.layers.LSTM`'s own
 kernel and TensorFlow's default threads (what keras-seq2seq started from).
+Precision: float32 unless the row says bfloat16: keras-seq2seq's `mixed_precision="bfloat16"`
+(Keras `mixed_bfloat16`: bfloat16 compute, float32 weights, float32 logits and loss) against
+PyTorch under `torch.autocast("cpu", dtype=torch.bfloat16)`; these pay on CPUs with AMX or
+AVX512-BF16 and are compared with each other.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ MODELS = {
     "standard": {"embedding_dim": 128, "units": 256, "num_layers": 2},
     "small": {"embedding_dim": 64, "units": 128, "num_layers": 1},
 }
-# (framework, model, batch size, bucketing, XLA, threads)
+# (framework, model, batch size, bucketing, XLA, threads[, precision])
 MAIN_ROWS = [
     ("pytorch", "standard", 64, True, False, 2),
     ("pytorch", "standard", 64, True, False, 1),
@@ -63,6 +67,12 @@ MORE_ROWS = [
     ("keras", "standard", 32, True, False, "tuned"),
     ("pytorch", "standard", 128, True, False, 2),
     ("keras", "standard", 128, True, False, "tuned"),
+]
+BFLOAT16_ROWS = [
+    ("pytorch", "standard", 64, True, False, 2),
+    ("keras", "standard", 64, True, False, "tuned"),
+    ("pytorch", "standard", 64, True, False, 2, "bfloat16"),
+    ("keras", "standard", 64, True, False, "tuned", "bfloat16"),
 ]
 
 
@@ -119,7 +129,9 @@ def matmul_peak() -> float:
     return 2 * 2048**3 / best
 
 
-def run_keras(batches, vocab, model, jit: bool, stock_lstm: bool) -> tuple[float, float]:
+def run_keras(
+    batches, vocab, model, jit: bool, stock_lstm: bool, precision: str
+) -> tuple[float, float]:
     import keras
     import tensorflow as tf
 
@@ -133,8 +145,9 @@ def run_keras(batches, vocab, model, jit: bool, stock_lstm: bool) -> tuple[float
 
     keras.utils.set_random_seed(0)
     config = ModelConfig(source_vocabulary_size=vocab[0], target_vocabulary_size=vocab[1], **model)
-    training = build_seq2seq(config).training
-    compile_model(training, TrainConfig(jit_compile=jit))
+    mixed = "bfloat16" if precision == "bfloat16" else False
+    training = build_seq2seq(config, mixed_precision=mixed).training
+    compile_model(training, TrainConfig(jit_compile=jit, mixed_precision=mixed))
     spec = tf.TensorSpec([None, None], tf.int32)
     dataset = tf.data.Dataset.from_generator(
         lambda: (((s, ti), to) for s, ti, to in batches),
@@ -151,14 +164,16 @@ def run_keras(batches, vocab, model, jit: bool, stock_lstm: bool) -> tuple[float
     return first, timed
 
 
-def run_pytorch(batches, vocab, model, threads: int) -> tuple[float, float]:
+def run_pytorch(batches, vocab, model, threads: int, precision: str) -> tuple[float, float]:
     import torch
     from peers.torch_seq2seq import time_training
 
     torch.set_num_threads(threads)
     options = {"source_vocabulary_size": vocab[0], "target_vocabulary_size": vocab[1], **model}
     started = time.perf_counter()
-    timed, _ = time_training(batches, warmup_batches=len(batches), **options)
+    timed, _ = time_training(
+        batches, warmup_batches=len(batches), bfloat16=precision == "bfloat16", **options
+    )
     return time.perf_counter() - started - timed, timed
 
 
@@ -172,10 +187,10 @@ def worker(spec: dict) -> dict:
     model = MODELS[model_name]
     if framework.startswith("keras"):
         stock = framework == "keras-stock-lstm"
-        first, timed = run_keras(batches, vocab, model, spec["jit"], stock)
+        first, timed = run_keras(batches, vocab, model, spec["jit"], stock, spec["precision"])
     else:
         sys.path.insert(0, str(HERE))
-        first, timed = run_pytorch(batches, vocab, model, spec["threads"])
+        first, timed = run_pytorch(batches, vocab, model, spec["threads"], spec["precision"])
     tokens = sum(int((s != 0).sum() + (to != 0).sum()) for s, _, to in batches)
     padded = sum(s.size + to.size for s, _, to in batches)
     flops = sum(matmul_flops(b, model, vocab[1]) for b in batches)
@@ -211,9 +226,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per row (median shown)")
     parser.add_argument(
         "--rows",
-        choices=("main", "more", "all"),
+        choices=("main", "more", "bfloat16", "all"),
         default="all",
-        help="main: the PyTorch comparison; more: bucketing, XLA and batch-size variants",
+        help="main: the PyTorch comparison; more: bucketing, XLA and batch-size variants; "
+        "bfloat16: the standard model in float32 and mixed bfloat16 in both frameworks",
     )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -223,9 +239,14 @@ def main(argv=None) -> int:
         return 0
 
     peak = matmul_peak()
-    rows = {"main": MAIN_ROWS, "more": MORE_ROWS, "all": MAIN_ROWS + MORE_ROWS}[args.rows]
+    rows = {
+        "main": MAIN_ROWS,
+        "more": MORE_ROWS,
+        "bfloat16": BFLOAT16_ROWS,
+        "all": MAIN_ROWS + MORE_ROWS + BFLOAT16_ROWS[2:],
+    }[args.rows]
     specs = []
-    for framework, model, batch_size, bucket, jit, threads in rows:
+    for framework, model, batch_size, bucket, jit, threads, *precision in rows:
         if framework == "pytorch":
             try:
                 import torch  # noqa: F401
@@ -240,6 +261,7 @@ def main(argv=None) -> int:
                 "bucket": bucket,
                 "jit": jit,
                 "threads": threads,
+                "precision": precision[0] if precision else "float32",
                 "num_batches": args.num_batches,
             }
         )
@@ -260,22 +282,22 @@ def main(argv=None) -> int:
             r["tokens_per_second"]
             for r in results
             if r["framework"] == "pytorch"
-            and (r["model"], r["batch_size"], r["bucket"])
-            == (row["model"], row["batch_size"], row["bucket"])
+            and (r["model"], r["batch_size"], r["bucket"], r["precision"])
+            == (row["model"], row["batch_size"], row["bucket"], row["precision"])
         ]
         return max(peers) if peers else None
 
     print(f"float32 matmul peak (TensorFlow, 2048^3): {peak / 1e9:.1f} GFLOP/s")
     print(
-        "| framework | model | batch | buckets | XLA | threads | padding | tokens/s "
+        "| framework | model | precision | batch | buckets | XLA | threads | padding | tokens/s "
         "| GFLOP/s (% of peak) | vs PyTorch | runs (tokens/s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in results:
         ref = reference(row)
         ratio = f"{row['tokens_per_second'] / ref:.2f}" if ref else "n/a"
         print(
-            f"| {row['framework']} | {row['model']} | {row['batch_size']} "
+            f"| {row['framework']} | {row['model']} | {row['precision']} | {row['batch_size']} "
             f"| {'on' if row['bucket'] else 'off'} | {'on' if row['jit'] else 'off'} "
             f"| {row['threads']} | {100 * row['padding_share']:.0f} % "
             f"| {row['tokens_per_second']:,.0f} "

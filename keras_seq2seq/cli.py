@@ -95,9 +95,12 @@ def _add_train(subparsers) -> None:
     )
     p.add_argument(
         "--mixed-precision",
-        action="store_true",
-        help="float16 compute with float32 weights and loss scaling (for GPUs with tensor "
-        "cores; slower on CPU)",
+        nargs="?",
+        const=True,
+        default=False,
+        choices=("float16", "bfloat16"),
+        help="mixed precision: float16 (the default when given alone; loss scaling; for GPUs "
+        "with tensor cores, slower on CPU) or bfloat16 (for CPUs with AMX / AVX512-BF16)",
     )
     p.add_argument(
         "--intra-op-threads",

@@ -24,6 +24,38 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
 
 
+MIXED_PRECISION_POLICIES = {
+    False: None,
+    True: "mixed_float16",
+    "float16": "mixed_float16",
+    "bfloat16": "mixed_bfloat16",
+}
+
+
+def precision_policy(mixed_precision: bool | str) -> str | None:
+    """The Keras dtype policy for a `mixed_precision` setting (None: plain float32).
+
+    Args:
+        mixed_precision: False, True (= "float16"), "float16" or "bfloat16".
+
+    Returns:
+        `None`, `"mixed_float16"` or `"mixed_bfloat16"`.
+
+    Raises:
+        ValueError: any other value.
+
+    Example:
+    >>> precision_policy("bfloat16")
+    'mixed_bfloat16'
+    """
+    if isinstance(mixed_precision, (bool, str)) and mixed_precision in MIXED_PRECISION_POLICIES:
+        return MIXED_PRECISION_POLICIES[mixed_precision]
+    raise ValueError(
+        "`mixed_precision` must be False, True (float16), 'float16' or 'bfloat16'. "
+        f"Received: mixed_precision={mixed_precision!r}"
+    )
+
+
 def _check_fraction(name: str, value: Any, *, inclusive_high: bool = False) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = ok and value >= 0.0 and (value <= 1.0 if inclusive_high else value < 1.0)
@@ -168,10 +200,13 @@ class TrainConfig(_JsonMixin):
         bucket: bool. Batch examples of similar length together. Defaults to `True`.
         seed: int. Seed for the split, the shuffling and the weight initialisation.
             Defaults to `0`.
-        mixed_precision: bool. Compute in float16 with float32 weights and dynamic loss
-            scaling (`mixed_float16`); the output layer and the loss stay float32. Pays on
-            GPUs with tensor cores; on CPU it is slower. Translating and exporting use float32
-            either way. Defaults to `False`.
+        mixed_precision: bool or str. `True` or `"float16"`: compute in float16 with
+            float32 weights and dynamic loss scaling (`mixed_float16`), for GPUs with tensor
+            cores (slower on CPU). `"bfloat16"`: compute in bfloat16 (`mixed_bfloat16`, no
+            loss scaling needed), for CPUs with AMX or AVX512-BF16 (Intel Sapphire Rapids
+            and later; about 1.5x faster training there, see `benchmarks/train_speed.py`).
+            The output layer and the loss stay float32; translating and exporting use
+            float32 either way. Defaults to `False`.
         jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
             shape, and length-bucketed batches have many shapes, so this is slower in most
             runs (see `benchmarks/train_speed.py`). Defaults to `False`.
@@ -190,12 +225,13 @@ class TrainConfig(_JsonMixin):
     validation_fraction: float = 0.05
     bucket: bool = True
     seed: int = 0
-    mixed_precision: bool = False
+    mixed_precision: bool | str = False
     jit_compile: bool = False
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs)
-        for name in ("bucket", "mixed_precision", "jit_compile"):
+        precision_policy(self.mixed_precision)
+        for name in ("bucket", "jit_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(
                     f"`{name}` must be True or False. Received: {name}={getattr(self, name)!r}"

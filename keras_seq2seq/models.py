@@ -21,7 +21,7 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
-from keras_seq2seq.config import ModelConfig
+from keras_seq2seq.config import ModelConfig, precision_policy
 from keras_seq2seq.lstm import LSTM
 
 
@@ -144,14 +144,14 @@ def _decode(config: ModelConfig, get, target_ids, states, memory, memory_mask):
     return get("output_projection")(y), new_states, scores
 
 
-def build_seq2seq(config: ModelConfig, *, mixed_precision: bool = False) -> Seq2SeqModels:
+def build_seq2seq(config: ModelConfig, *, mixed_precision: bool | str = False) -> Seq2SeqModels:
     """Builds the training model and the encoder / decoder-step inference models.
 
     Args:
         config: ModelConfig.
-        mixed_precision: bool. Build the layers with the `mixed_float16` policy (float16
-            compute, float32 weights) except the output projection, which stays float32.
-            Defaults to `False`.
+        mixed_precision: bool or str. `True` / `"float16"`: build the layers with the
+            `mixed_float16` policy (float16 compute, float32 weights); `"bfloat16"`: with
+            `mixed_bfloat16`. The output projection stays float32. Defaults to `False`.
 
     Returns:
         Seq2SeqModels(training, encoder, decoder_step), sharing their layers.
@@ -162,7 +162,7 @@ def build_seq2seq(config: ModelConfig, *, mixed_precision: bool = False) -> Seq2
     >>> models.training.output_shape
     (None, None, 20)
     """
-    made = _make_layers(config, "mixed_float16" if mixed_precision else None)
+    made = _make_layers(config, precision_policy(mixed_precision))
     source_ids = keras.Input((None,), dtype="int32", name="source_ids")
     target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
     memory_mask = keras.ops.not_equal(source_ids, 0)

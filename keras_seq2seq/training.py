@@ -31,7 +31,13 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq import distribute
-from keras_seq2seq.config import ModelConfig, RunConfig, TextConfig, TrainConfig
+from keras_seq2seq.config import (
+    ModelConfig,
+    RunConfig,
+    TextConfig,
+    TrainConfig,
+    precision_policy,
+)
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
 from keras_seq2seq.models import Seq2SeqModels, build_seq2seq
@@ -58,7 +64,7 @@ class TrainResult(NamedTuple):
 def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
     """Compiles a training model with the masked loss, masked accuracy and clipped Adam.
 
-    With `train_config.mixed_precision` the optimizer is wrapped in a
+    With float16 mixed precision the optimizer is wrapped in a
     `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling, so float16 gradients
     neither underflow nor overflow).
 
@@ -71,7 +77,8 @@ def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
         learning_rate=train_config.learning_rate,
         clipnorm=train_config.clipnorm or None,
     )
-    if train_config.mixed_precision:
+    if precision_policy(train_config.mixed_precision) == "mixed_float16":
+        # bfloat16 has float32's exponent range: only float16 needs loss scaling.
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,

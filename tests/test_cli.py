@@ -101,3 +101,14 @@ def test_train_speed_and_precision_options_reach_the_run_config(tmp_path):
     assert train_config["mixed_precision"] is True and train_config["jit_compile"] is True
     bad = _run("train", "--dataset", str(data), "--output", str(run), "--intra-op-threads", "-1")
     assert bad.returncode == 2 and "expected an integer >= 0" in bad.stderr.decode()
+
+
+def test_mixed_precision_flag_takes_an_optional_dtype():
+    parser = build_parser()
+    base = ["train", "--dataset", "dates", "--output", "out"]
+    assert parser.parse_args(base).mixed_precision is False
+    assert parser.parse_args([*base, "--mixed-precision"]).mixed_precision is True
+    chosen = parser.parse_args([*base, "--mixed-precision", "bfloat16"]).mixed_precision
+    assert chosen == "bfloat16"
+    with pytest.raises(SystemExit):
+        parser.parse_args([*base, "--mixed-precision", "float8"])

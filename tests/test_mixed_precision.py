@@ -1,4 +1,4 @@
-"""Mixed precision training (float16 compute, float32 weights, loss scaling) and CPU threads."""
+"""Mixed precision training (float16 or bfloat16 compute, float32 weights) and CPU threads."""
 
 import subprocess
 import sys
@@ -54,9 +54,44 @@ def test_mixed_precision_training_uses_loss_scaling_and_translates_in_float32(tm
     np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
 
 
-def test_config_rejects_non_boolean_flags():
-    with pytest.raises(ValueError, match="mixed_precision"):
-        TrainConfig(mixed_precision="yes")
+def test_bfloat16_training_needs_no_loss_scaling_and_translates_in_float32(tmp_path):
+    config = ModelConfig(20, 15, units=8, embedding_dim=4, num_layers=2, bidirectional=True)
+    models = build_seq2seq(config, mixed_precision="bfloat16")
+    assert models.training.get_layer("decoder_1").compute_dtype == "bfloat16"
+    assert models.training.get_layer("encoder_0").forward_layer.compute_dtype == "bfloat16"
+    assert models.training.get_layer("output_projection").compute_dtype == "float32"
+    pairs = reverse_pairs(600, seed=4)
+    final_losses = {}
+    for precision in (False, "bfloat16"):
+        result = train(
+            pairs,
+            tmp_path / ("run" if precision else "float32"),
+            model_options={"units": 32, "embedding_dim": 16},
+            train_config=TrainConfig(epochs=3, batch_size=32, mixed_precision=precision),
+            verbose=0,
+        )
+        losses = result.history["val_loss"]
+        assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+        final_losses[precision] = losses[-1]
+    # bfloat16 learns as float32 does (same seed, same batches).
+    assert abs(final_losses["bfloat16"] - final_losses[False]) < 0.05 * final_losses[False]
+    saved = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    assert saved.get_layer("decoder_0").compute_dtype == "bfloat16"
+    assert not isinstance(saved.optimizer, keras.optimizers.LossScaleOptimizer)
+    translator = load(tmp_path / "run")
+    assert translator.models.training.get_layer("decoder_0").compute_dtype == "float32"
+    source = np.array([[5, 6, 7, 3]], "int32")
+    target = np.array([[2, 5, 6]], "int32")
+    half = saved([source, target]).numpy()
+    full = translator.models.training([source, target]).numpy()
+    np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
+
+
+def test_config_rejects_unknown_precisions_and_non_boolean_flags():
+    for value in ("yes", "float8", 1, None):
+        with pytest.raises(ValueError, match=r"mixed_precision.*bfloat16"):
+            TrainConfig(mixed_precision=value)
+    assert TrainConfig(mixed_precision="bfloat16").mixed_precision == "bfloat16"
     with pytest.raises(ValueError, match="jit_compile"):
         TrainConfig(jit_compile=1)
 

@@ -87,6 +87,7 @@ def time_training(
     learning_rate: float = 1e-3,
     clipnorm: float = 5.0,
     seed: int = 0,
+    bfloat16: bool = False,
 ) -> tuple[float, float]:
     """Trains on `batches` once (after `warmup_batches` untimed steps).
 
@@ -98,6 +99,8 @@ def time_training(
         learning_rate: float. Adam learning rate.
         clipnorm: float. Global gradient-norm clip.
         seed: int. Weight initialisation seed.
+        bfloat16: bool. Run the forward pass and loss under
+            `torch.autocast("cpu", dtype=torch.bfloat16)` (float32 weights).
 
     Returns:
         (seconds, final_loss) for the timed pass over all of `batches`.
@@ -115,7 +118,8 @@ def time_training(
 
     def step(source, target_input, target_output):
         optimizer.zero_grad(set_to_none=True)
-        loss = masked_loss(model(source, target_input), target_output)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            loss = masked_loss(model(source, target_input), target_output)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), clipnorm)
         optimizer.step()
