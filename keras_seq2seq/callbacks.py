@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import keras
 
 from keras_seq2seq.config import RunConfig
+from keras_seq2seq.decode_options import DecodeOptions
 from keras_seq2seq.evaluation import METRIC_KEYS, check_metrics, score_decoded
 from keras_seq2seq.inference import Translator
 from keras_seq2seq.metrics import group_references
-from keras_seq2seq.models import Seq2SeqModels, build_inference_models
+from keras_seq2seq.models import get_architecture
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.validation import check_int
 
@@ -51,15 +52,15 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
             references). Defaults to `200`.
         metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`. Defaults to
             `("exact_match", "token_error_rate", "bleu")`.
-        beam_width: int. 1 is greedy search. Defaults to `1`.
-        length_penalty: float. GNMT alpha for beam search. Defaults to `0.0`.
+        options: DecodeOptions or None. How to decode. Defaults to greedy search.
         batch_size: int. Sources decoded together. Defaults to `256`.
         prefix: str. Prepended to every logged name. Defaults to `"val_"`.
+        **option_kwargs: DecodeOptions fields (`beam_width=4`, ...), when `options` is None.
 
     Raises:
+        TypeError: an argument or option of the wrong type.
         ValueError: no pairs, a malformed pair, an unknown metric or an out-of-range option;
-            at the start of training, a model that `build_seq2seq` did not build with
-            `config.model`.
+            at the start of training, a model that was not built with `config.model`.
 
     Example:
     >>> callback = DecodedMetricsCallback(
@@ -81,16 +82,21 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         every: int = 1,
         max_examples: int = 200,
         metrics: Sequence[str] = ("exact_match", "token_error_rate", "bleu"),
-        beam_width: int = 1,
-        length_penalty: float = 0.0,
+        options: DecodeOptions | None = None,
         batch_size: int = 256,
         prefix: str = "val_",
+        **option_kwargs,
     ):
         super().__init__()
         check_int("every", every)
         check_int("max_examples", max_examples)
-        check_int("beam_width", beam_width)
         check_int("batch_size", batch_size)
+        self.options = DecodeOptions.coerce(options, **option_kwargs)
+        if self.options.n_best != 1:
+            raise ValueError(
+                "The callback scores one output per source: leave `n_best` at 1. "
+                f"Received: n_best={self.options.n_best}."
+            )
         if not isinstance(config, RunConfig):
             raise TypeError(f"`config` must be a RunConfig. Received: {type(config).__name__}")
         for name, tokenizer in (
@@ -114,20 +120,16 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         self.target_tokenizer = target_tokenizer
         self.config = config
         self.every = every
-        self.decode_options = {
-            "beam_width": beam_width,
-            "length_penalty": length_penalty,
-            "batch_size": batch_size,
-        }
+        self.batch_size = batch_size
         self.prefix = prefix
         self.translator: Translator | None = None
 
     def on_train_begin(self, logs=None):
-        # The inference models share the training model's layers: they decode with the
-        # current weights without copying anything.
-        encoder, decoder_step = build_inference_models(self.model, self.config.model)
+        # The architecture wraps the model being trained: its inference pieces share the
+        # training model's layers, so they decode with the current weights, copying nothing.
+        architecture = get_architecture(self.config.model.architecture)
         self.translator = Translator(
-            Seq2SeqModels(self.model, encoder, decoder_step),
+            architecture(self.config.model, self.model),
             self.source_tokenizer,
             self.target_tokenizer,
             self.config,
@@ -137,7 +139,9 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         """Decodes the sources now and returns the logged values (`{"val_bleu": ..., ...}`)."""
         if self.translator is None:
             self.on_train_begin()
-        hypotheses = self.translator.translate(self.sources, **self.decode_options)
+        hypotheses = self.translator.translate(
+            self.sources, self.options, batch_size=self.batch_size
+        )
         report = score_decoded(
             hypotheses,
             self.references,

@@ -12,16 +12,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from keras_seq2seq.validation import check_int
+from keras_seq2seq.validation import (
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_number,
+)
 
-ATTENTION_TYPES = ("dot", "additive", "none")
-CELL_TYPES = ("lstm", "gru")
 TOKENIZER_TYPES = ("char", "word", "wordpiece")
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
 
 
 MIXED_PRECISION_POLICIES = {
@@ -56,14 +55,6 @@ def precision_policy(mixed_precision: bool | str) -> str | None:
     )
 
 
-def _check_fraction(name: str, value: Any, *, inclusive_high: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and value >= 0.0 and (value <= 1.0 if inclusive_high else value < 1.0)
-    if not ok:
-        upper = "1]" if inclusive_high else "1)"
-        raise ValueError(f"`{name}` must be a number in [0, {upper}. Received: {name}={value!r}")
-
-
 class _JsonMixin:
     """JSON round trip for the frozen config dataclasses."""
 
@@ -86,62 +77,113 @@ class _JsonMixin:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class ModelConfig(_JsonMixin):
-    """Architecture of the encoder–decoder.
+    """The network: which registered architecture, its sizes and its own options.
+
+    Settings every architecture shares are fields; the rest are the architecture's `options`
+    (for `"rnn"`: `embedding_dim`, `cell`, `bidirectional`, `attention`; see
+    `keras_seq2seq.models`). Options may be given as keywords, so
+    `ModelConfig(40, 15, units=32, attention="additive")` puts `attention` in `options`. The
+    architecture checks its options when the model is built (`Architecture.parse_options`).
 
     Args:
         source_vocabulary_size: int. Size of the source vocabulary, reserved tokens included.
         target_vocabulary_size: int. Size of the target vocabulary, reserved tokens included.
-        embedding_dim: int. Width of the token embeddings. Defaults to `64`.
-        units: int. Width of the recurrent layers (and of the attention layer). With a
-            bidirectional encoder each direction gets `units // 2`, so `units` must be even.
+        architecture: str. A registered architecture name. Defaults to `"rnn"` (the LSTM/GRU
+            encoder-decoder with attention).
+        units: int. Width of the model (recurrent units; a Transformer's model width).
             Defaults to `128`.
-        num_layers: int. Number of recurrent layers in the encoder and in the decoder.
-            Defaults to `1`.
-        cell: str. `"lstm"` or `"gru"`. Defaults to `"lstm"`.
-        bidirectional: bool. Bidirectional encoder. Defaults to `False`.
-        attention: str. `"dot"` (Luong, `keras.layers.Attention`), `"additive"` (Bahdanau,
-            `keras.layers.AdditiveAttention`) or `"none"`. Defaults to `"dot"`.
-        dropout: float. Dropout rate on embeddings, between layers and before the output
-            projection. Defaults to `0.0`.
+        num_layers: int. Layers in the encoder and in the decoder. Defaults to `1`.
+        dropout: float. Dropout rate. Defaults to `0.0`.
+        options: dict or None. The architecture's own settings (JSON values).
+        **more_options: more entries of `options`.
+
+    Raises:
+        TypeError: a field has the wrong type, or an option is not a JSON value.
+        ValueError: a field is out of range.
 
     Example:
-    >>> ModelConfig(source_vocabulary_size=40, target_vocabulary_size=15, units=32).units
-    32
+    >>> config = ModelConfig(40, 15, units=32, attention="additive")
+    >>> config.architecture, config.units, config.options
+    ('rnn', 32, {'attention': 'additive'})
     """
 
     source_vocabulary_size: int
     target_vocabulary_size: int
-    embedding_dim: int = 64
+    architecture: str = "rnn"
     units: int = 128
     num_layers: int = 1
-    cell: str = "lstm"
-    bidirectional: bool = False
-    attention: str = "dot"
     dropout: float = 0.0
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        source_vocabulary_size: int,
+        target_vocabulary_size: int,
+        architecture: str = "rnn",
+        units: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        options: dict[str, Any] | None = None,
+        **more_options: Any,
+    ):
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"`options` must be a dict. Received: {type(options).__name__}")
+        merged = {**(options or {}), **more_options}
+        values = {
+            "source_vocabulary_size": source_vocabulary_size,
+            "target_vocabulary_size": target_vocabulary_size,
+            "architecture": architecture,
+            "units": units,
+            "num_layers": num_layers,
+            "dropout": dropout,
+            "options": dict(sorted(merged.items())),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        self._validate()
+
+    def _validate(self) -> None:
         for name in ("source_vocabulary_size", "target_vocabulary_size"):
-            value = getattr(self, name)
-            check_int(name, value)
-            if value < 5:
-                raise ValueError(
-                    f"`{name}` must be at least 5 (4 reserved tokens and one real token). "
-                    f"Received: {name}={value}"
-                )
-        for name in ("embedding_dim", "units", "num_layers"):
-            check_int(name, getattr(self, name))
-        _check_choice("cell", self.cell, CELL_TYPES)
-        _check_choice("attention", self.attention, ATTENTION_TYPES)
-        if not isinstance(self.bidirectional, bool):
-            raise TypeError(f"`bidirectional` must be a bool. Received: {self.bidirectional!r}")
-        if self.bidirectional and self.units % 2:
-            raise ValueError(
-                "A bidirectional encoder splits `units` between its two directions, so `units` "
-                f"must be even. Received: units={self.units}"
+            check_int(
+                name,
+                getattr(self, name),
+                minimum=5,
+                description="an integer >= 5 (4 reserved tokens and one real token)",
             )
-        _check_fraction("dropout", self.dropout)
+        if not isinstance(self.architecture, str) or not self.architecture:
+            raise TypeError(
+                "`architecture` must be the name of a registered architecture (e.g. 'rnn'). "
+                f"Received: architecture={self.architecture!r}"
+            )
+        check_int("units", self.units)
+        check_int("num_layers", self.num_layers)
+        check_fraction("dropout", self.dropout)
+        for key, value in self.options.items():
+            if not isinstance(value, (str, int, float, bool, type(None))):
+                raise TypeError(
+                    f"Model option {key!r} must be a str, number, bool or None (it is written "
+                    f"to config.json). Received: {value!r}"
+                )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Reads a config written by `to_dict`; older flat configs (no `options`) also load."""
+        if not isinstance(data, dict):
+            raise TypeError(f"ModelConfig expects a dict. Received: {type(data).__name__}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """A copy with fields (or options, by name) changed."""
+        fields = {f.name for f in dataclasses.fields(self)} - {"options"}
+        values = {name: getattr(self, name) for name in fields}
+        options = dict(self.options)
+        for key, value in changes.items():
+            (values if key in fields else options)[key] = value
+        if "options" in changes:
+            options = dict(changes["options"])
+        return ModelConfig(**values, options=options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,15 +212,14 @@ class TextConfig(_JsonMixin):
     max_length: int = 128
 
     def __post_init__(self) -> None:
-        _check_choice("tokenizer", self.tokenizer, TOKENIZER_TYPES)
-        if not isinstance(self.lowercase, bool):
-            raise TypeError(f"`lowercase` must be a bool. Received: {self.lowercase!r}")
-        check_int("max_vocabulary_size", self.max_vocabulary_size)
-        if self.max_vocabulary_size < 5:
-            raise ValueError(
-                "`max_vocabulary_size` must be at least 5 (4 reserved tokens and one real "
-                f"token). Received: max_vocabulary_size={self.max_vocabulary_size}"
-            )
+        check_choice("tokenizer", self.tokenizer, TOKENIZER_TYPES)
+        check_bool("lowercase", self.lowercase)
+        check_int(
+            "max_vocabulary_size",
+            self.max_vocabulary_size,
+            minimum=5,
+            description="an integer >= 5 (4 reserved tokens and one real token)",
+        )
         check_int("min_count", self.min_count)
         check_int("max_length", self.max_length)
 
@@ -232,29 +273,17 @@ class TrainConfig(_JsonMixin):
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs)
         precision_policy(self.mixed_precision)
-        for name in ("bucket", "jit_compile"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"`{name}` must be True or False. Received: {name}={getattr(self, name)!r}"
-                )
+        check_bool("bucket", self.bucket)
+        check_bool("jit_compile", self.jit_compile)
         check_int("batch_size", self.batch_size)
-        if not isinstance(self.learning_rate, (int, float)) or not self.learning_rate > 0:
-            raise ValueError(
-                f"`learning_rate` must be a positive number. Received: {self.learning_rate!r}"
-            )
-        if not isinstance(self.clipnorm, (int, float)) or self.clipnorm < 0:
-            raise ValueError(
-                f"`clipnorm` must be a number >= 0 (0 disables clipping). "
-                f"Received: clipnorm={self.clipnorm!r}"
-            )
-        _check_fraction("label_smoothing", self.label_smoothing)
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int):
-            raise ValueError(f"`patience` must be an integer >= 0. Received: {self.patience!r}")
-        if self.patience < 0:
-            raise ValueError(f"`patience` must be an integer >= 0. Received: {self.patience!r}")
-        _check_fraction("validation_fraction", self.validation_fraction)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"`seed` must be an integer >= 0. Received: seed={self.seed!r}")
+        check_number(
+            "learning_rate", self.learning_rate, positive=True, description="a positive number"
+        )
+        check_number("clipnorm", self.clipnorm, description="a number >= 0 (0 disables clipping)")
+        check_fraction("label_smoothing", self.label_smoothing)
+        check_int("patience", self.patience, minimum=0, description="an integer >= 0")
+        check_fraction("validation_fraction", self.validation_fraction)
+        check_int("seed", self.seed, minimum=0, description="an integer >= 0")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,7 +31,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_seq2seq.inference import Translator, load, resolve_run_dir
+from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.inference import Translator, load
 from keras_seq2seq.metrics import (
     METRIC_NAMES,
     ROUGE_TYPES,
@@ -39,6 +40,7 @@ from keras_seq2seq.metrics import (
     score_texts,
     token_error_rate,
 )
+from keras_seq2seq.run_dir import resolve_run_dir
 
 DEFAULT_METRICS_BY_TOKENIZER: dict[str, tuple[str, ...]] = {
     "char": ("exact_match", "token_error_rate", "chrf"),
@@ -168,102 +170,48 @@ class _Progress:
             self.next_report = math.floor(10 * done / self.total) / 10 + 0.1
 
 
-def evaluate(
-    translator_or_path: Translator | str | os.PathLike,
-    pairs: Sequence[tuple[str, str]],
-    *,
-    beam_width: int = 1,
-    length_penalty: float = 0.0,
-    batch_size: int = 256,
-    metrics: Sequence[str] | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Decodes the sources of `pairs` and scores the outputs against their targets.
-
-    Pairs that share a source are decoded once and scored against all of their targets
-    (several pronunciations of a word, several translations). Decode speed is measured after
-    a one-sentence warm-up, so graph tracing is not counted in it.
-
-    Args:
-        translator_or_path: a `Translator`, or a model path as `inference.load` takes it.
-        pairs: sequence of (source, target) str pairs.
-        beam_width: int. 1 is greedy search. Defaults to `1`.
-        length_penalty: float. GNMT alpha for beam search. Defaults to `0.0`.
-        batch_size: int. Sources decoded together. Defaults to `256`.
-        metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`, or None for
-            the defaults of the target tokenizer (`default_metrics`). Defaults to `None`.
-        progress: bool. Show a progress line on stderr. Defaults to `True`.
-
-    Returns:
-        A dict: `model` (run directory, or None for a `Translator`), `num_pairs`,
-        `num_examples` (unique sources), `num_references`, `beam_width`, `length_penalty`,
-        `max_length`, `source_tokenizer`, `target_tokenizer`, the scores of `score_decoded`
-        (rates in percent, BLEU/chrF with their sacrebleu signatures), `mean_source_tokens`,
-        `mean_hypothesis_tokens`, `mean_reference_tokens` (in tokenizer tokens; the mean over
-        the references of an item), `length_ratio`, `decode_seconds`, `warmup_seconds`,
-        `sentences_per_second`, and `examples`: one dict per source with `source`,
-        `references` and `hypothesis` (left out of the JSON by `write_report`).
-
-    Raises:
-        TypeError: `translator_or_path` is neither a Translator nor a path.
-        FileNotFoundError: the model path holds no model.
-        ValueError: no pairs, a malformed pair, an unknown metric or an out-of-range option.
-
-    Example:
-    >>> report = evaluate("saved_models/dates", [("March 3, 2021", "2021-03-03")],
-    ...                   progress=False)  # doctest: +SKIP
-    >>> report["exact_match"]  # doctest: +SKIP
-    100.0
-    """
-    model_dir = None
+def _translator(translator_or_path: Any) -> tuple[Translator, Path | None]:
     if isinstance(translator_or_path, Translator):
-        translator = translator_or_path
-    elif isinstance(translator_or_path, (str, os.PathLike)):
+        return translator_or_path, None
+    if isinstance(translator_or_path, (str, os.PathLike)):
         model_dir = resolve_run_dir(translator_or_path)
-        translator = load(model_dir)
-    else:
-        raise TypeError(
-            "`translator_or_path` must be a Translator or a model path (str or Path). "
-            f"Received: {type(translator_or_path).__name__}"
-        )
-    target_kind = translator.config.target_text.tokenizer
-    names = default_metrics(target_kind) if metrics is None else check_metrics(metrics)
-    sources, references = group_references(pairs)
-    if not sources:
-        raise ValueError("`pairs` is empty: there is nothing to evaluate. Pass (source, target).")
-    options = {"beam_width": beam_width, "length_penalty": length_penalty}
+        return load(model_dir), model_dir
+    raise TypeError(
+        "`translator_or_path` must be a Translator or a model path (str or Path). "
+        f"Received: {type(translator_or_path).__name__}"
+    )
 
+
+def _decode_all(
+    translator: Translator,
+    sources: list[str],
+    options: DecodeOptions,
+    batch_size: int,
+    progress: bool,
+) -> tuple[list[str], float, float]:
+    """Decodes every source; returns (hypotheses, warm-up seconds, decode seconds)."""
     start = time.perf_counter()
-    # Traces the graph (and checks the options) before the clock starts.
-    translator.decode(sources[:1], batch_size=batch_size, **options)
+    # Traces the graph before the clock starts.
+    translator.decode(sources[:1], options, batch_size=batch_size)
     warmup_seconds = time.perf_counter() - start
-
     bar = _Progress(len(sources), progress)
     hypotheses: list[str] = []
     start = time.perf_counter()
     for begin in range(0, len(sources), batch_size):
         chunk = sources[begin : begin + batch_size]
-        (decoded,) = translator.decode(chunk, batch_size=batch_size, **options)
+        (decoded,) = translator.decode(chunk, options, batch_size=batch_size)
         hypotheses.extend(text.decode("utf-8") for text in decoded.outputs[:, 0])
         bar.update(len(hypotheses), time.perf_counter() - start)
-    decode_seconds = time.perf_counter() - start
+    return hypotheses, warmup_seconds, time.perf_counter() - start
 
-    report: dict[str, Any] = {
-        "model": None if model_dir is None else str(model_dir),
-        "num_pairs": len(pairs),
-        "num_examples": len(sources),
-        "num_references": sum(len(refs) for refs in references),
-        "beam_width": beam_width,
-        "length_penalty": float(length_penalty),
-        "max_length": translator.default_max_length,
-        "source_tokenizer": translator.config.source_text.tokenizer,
-        "target_tokenizer": target_kind,
-    }
-    scores = score_decoded(hypotheses, references, metrics=names, target_tokenizer=target_kind)
-    # score_texts counts whitespace tokens; lengths in model tokens say more for char models.
-    for key in ("mean_hypothesis_tokens", "mean_reference_tokens"):
-        scores.pop(key, None)
-    report.update(scores)
+
+def _length_stats(
+    translator: Translator,
+    sources: list[str],
+    references: list[list[str]],
+    hypotheses: list[str],
+) -> dict[str, float]:
+    """Mean lengths in model tokens (the mean over the references of an item) and their ratio."""
     target = translator.target_tokenizer
     flat_references = [ref for refs in references for ref in refs]
     reference_lengths = (
@@ -275,12 +223,99 @@ def evaluate(
         position += len(refs)
     mean_reference = sum(per_item) / len(per_item)
     mean_hypothesis = _mean_tokens(target, hypotheses)
+    return {
+        "mean_source_tokens": _mean_tokens(translator.source_tokenizer, sources),
+        "mean_hypothesis_tokens": mean_hypothesis,
+        "mean_reference_tokens": mean_reference,
+        "length_ratio": mean_hypothesis / mean_reference if mean_reference else math.inf,
+    }
+
+
+def evaluate(
+    translator_or_path: Translator | str | os.PathLike,
+    pairs: Sequence[tuple[str, str]],
+    options: DecodeOptions | None = None,
+    *,
+    batch_size: int = 256,
+    metrics: Sequence[str] | None = None,
+    progress: bool = True,
+    **option_kwargs: Any,
+) -> dict[str, Any]:
+    """Decodes the sources of `pairs` and scores the outputs against their targets.
+
+    Pairs that share a source are decoded once and scored against all of their targets
+    (several pronunciations of a word, several translations). Decode speed is measured after
+    a one-sentence warm-up, so graph tracing is not counted in it.
+
+    Args:
+        translator_or_path: a `Translator`, or a model path as `inference.load` takes it.
+        pairs: sequence of (source, target) str pairs.
+        options: DecodeOptions or None. How to decode (`n_best` must be 1). Defaults to
+            greedy search.
+        batch_size: int. Sources decoded together. Defaults to `256`.
+        metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`, or None for
+            the defaults of the target tokenizer (`default_metrics`). Defaults to `None`.
+        progress: bool. Show a progress line on stderr. Defaults to `True`.
+        **option_kwargs: DecodeOptions fields (`beam_width=4`, ...), when `options` is None.
+
+    Returns:
+        A dict: `model` (run directory, or None for a `Translator`), `num_pairs`,
+        `num_examples` (unique sources), `num_references`, `decode_options` (a dict),
+        `beam_width`, `length_penalty`, `max_length`, `source_tokenizer`, `target_tokenizer`,
+        the scores of `score_decoded` (rates in percent, BLEU/chrF with their sacrebleu
+        signatures), `mean_source_tokens`, `mean_hypothesis_tokens`, `mean_reference_tokens`
+        (in tokenizer tokens; the mean over the references of an item), `length_ratio`,
+        `decode_seconds`, `warmup_seconds`, `sentences_per_second`, and `examples`: one dict
+        per source with `source`, `references` and `hypothesis` (left out of the JSON by
+        `write_report`).
+
+    Raises:
+        TypeError: `translator_or_path` is neither a Translator nor a path, or an option has
+            the wrong type.
+        FileNotFoundError: the model path holds no model.
+        ValueError: no pairs, a malformed pair, an unknown metric or an out-of-range option.
+
+    Example:
+    >>> report = evaluate("saved_models/dates", [("March 3, 2021", "2021-03-03")],
+    ...                   progress=False)  # doctest: +SKIP
+    >>> report["exact_match"]  # doctest: +SKIP
+    100.0
+    """
+    translator, model_dir = _translator(translator_or_path)
+    options = DecodeOptions.coerce(options, **option_kwargs)
+    if options.n_best != 1:
+        raise ValueError(
+            f"evaluate scores one output per source: leave `n_best` at 1. Received: "
+            f"n_best={options.n_best}."
+        )
+    target_kind = translator.config.target_text.tokenizer
+    names = default_metrics(target_kind) if metrics is None else check_metrics(metrics)
+    sources, references = group_references(pairs)
+    if not sources:
+        raise ValueError("`pairs` is empty: there is nothing to evaluate. Pass (source, target).")
+    hypotheses, warmup_seconds, decode_seconds = _decode_all(
+        translator, sources, options, batch_size, progress
+    )
+    report: dict[str, Any] = {
+        "model": None if model_dir is None else str(model_dir),
+        "num_pairs": len(pairs),
+        "num_examples": len(sources),
+        "num_references": sum(len(refs) for refs in references),
+        "decode_options": options.to_dict(),
+        "beam_width": options.beam_width,
+        "length_penalty": options.length_penalty,
+        "max_length": options.max_length or translator.default_max_length,
+        "source_tokenizer": translator.config.source_text.tokenizer,
+        "target_tokenizer": target_kind,
+    }
+    scores = score_decoded(hypotheses, references, metrics=names, target_tokenizer=target_kind)
+    # score_texts counts whitespace tokens; lengths in model tokens say more for char models.
+    for key in ("mean_hypothesis_tokens", "mean_reference_tokens"):
+        scores.pop(key, None)
+    report.update(scores)
+    report.update(_length_stats(translator, sources, references, hypotheses))
     report.update(
         {
-            "mean_source_tokens": _mean_tokens(translator.source_tokenizer, sources),
-            "mean_hypothesis_tokens": mean_hypothesis,
-            "mean_reference_tokens": mean_reference,
-            "length_ratio": mean_hypothesis / mean_reference if mean_reference else math.inf,
             "decode_seconds": decode_seconds,
             "warmup_seconds": warmup_seconds,
             "sentences_per_second": len(sources) / decode_seconds if decode_seconds else math.inf,

@@ -32,6 +32,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
 from keras_seq2seq.validation import check_int
 
 SERVING_SIGNATURE = "serving_default"
@@ -295,77 +296,73 @@ class RestTranslator:
     def translate(
         self,
         texts: str | Sequence[str],
+        options: DecodeOptions | None = None,
         *,
-        beam_width: int = 1,
-        n_best: int = 1,
-        length_penalty: float = 0.0,
-        max_length: int | None = None,
         batch_size: int = 256,
+        **option_kwargs: Any,
     ) -> Any:
         """Translates strings on the server.
 
         Args:
             texts: str or sequence of str.
-            beam_width: int. 1 is greedy search (`serving_default`). Defaults to `1`.
-            n_best: int. With more than 1, a list of `Hypothesis` per input. Defaults to `1`.
-            length_penalty: float. Must be `0.0`: the exported value applies.
-            max_length: int or None. Must be `None`: the exported value applies.
+            options: DecodeOptions, or None to give them as keywords. Only `beam_width` and
+                `n_best` can be chosen per request: `beam_width=1` uses `serving_default`,
+                more (or `n_best > 1`) uses `beam_search`. The other options were fixed when
+                the model was exported and must keep their defaults.
             batch_size: int. Inputs per request. Defaults to `256`.
+            **option_kwargs: DecodeOptions fields.
 
         Returns:
             Like `Translator.translate`: a str, a list of str, or lists of `Hypothesis`.
 
         Raises:
-            TypeError: `texts` is not a str or a sequence of str.
+            TypeError: `texts` is not a str or a sequence of str, or an option has the wrong
+                type.
             ValueError: an option is out of range or cannot be set per request.
             ServingError: the server failed (the message says how).
         """
-        from keras_seq2seq.inference import Hypothesis
-
-        check_int("beam_width", beam_width)
-        check_int("n_best", n_best)
+        options = DecodeOptions.coerce(options, **option_kwargs)
+        fixed = options.replace(beam_width=1, n_best=1) != DecodeOptions()
+        if fixed:
+            raise ValueError(
+                "Only `beam_width` and `n_best` can be chosen per request to TF Serving; "
+                "`length_penalty`, `max_length` and `max_length_ratio` are fixed when the model "
+                "is exported (`keras-seq2seq export --length-penalty/--max-length`), and "
+                "sampling is not exported. Leave them out."
+            )
         check_int("batch_size", batch_size)
-        if n_best > beam_width:
-            raise ValueError(
-                f"`n_best` must be at most `beam_width` ({beam_width}). Received: n_best={n_best}"
-            )
-        if length_penalty != 0.0 or max_length is not None:
-            raise ValueError(
-                "`length_penalty` and `max_length` are fixed when the model is exported "
-                "(`keras-seq2seq export --length-penalty/--max-length`) and cannot be set per "
-                "request to TF Serving. Leave them out."
-            )
         single = isinstance(texts, str)
         items = [texts] if single else list(texts)
         _check_texts(items)
         results: list[Any] = []
         for begin in range(0, len(items), batch_size):
-            batch = items[begin : begin + batch_size]
-            if beam_width == 1 and n_best == 1:
-                columns = self.predict(build_predict_body(batch))
-                results.extend(self._column(columns, "outputs", len(batch)))
-                continue
-            columns = self.predict(
-                build_predict_body(
-                    batch, signature_name=BEAM_SIGNATURE, beam_width=beam_width, n_best=n_best
-                )
-            )
-            outputs = self._column(columns, "outputs", len(batch))
-            scores = self._column(columns, "scores", len(batch))
-            normalized = columns.get("normalized_scores", scores)
-            for row in range(len(batch)):
-                if n_best == 1:
-                    results.append(outputs[row][0])
-                else:
-                    results.append(
-                        [
-                            Hypothesis(
-                                outputs[row][k], float(scores[row][k]), float(normalized[row][k])
-                            )
-                            for k in range(n_best)
-                        ]
-                    )
+            results.extend(self._translate_batch(items[begin : begin + batch_size], options))
         return results[0] if single else results
+
+    def _translate_batch(self, batch: list[str], options: DecodeOptions) -> list[Any]:
+        if options.beam_width == 1:
+            columns = self.predict(build_predict_body(batch))
+            return self._column(columns, "outputs", len(batch))
+        columns = self.predict(
+            build_predict_body(
+                batch,
+                signature_name=BEAM_SIGNATURE,
+                beam_width=options.beam_width,
+                n_best=options.n_best,
+            )
+        )
+        outputs = self._column(columns, "outputs", len(batch))
+        scores = self._column(columns, "scores", len(batch))
+        normalized = columns.get("normalized_scores", scores)
+        if options.n_best == 1:
+            return [outputs[row][0] for row in range(len(batch))]
+        return [
+            [
+                Hypothesis(outputs[row][k], float(scores[row][k]), float(normalized[row][k]))
+                for k in range(options.n_best)
+            ]
+            for row in range(len(batch))
+        ]
 
     def _column(self, columns: dict[str, list[Any]], name: str, size: int) -> list[Any]:
         values = columns.get(name)

@@ -1,20 +1,8 @@
 """Training: fit tokenizers, build the model, compile and run `model.fit` into a run directory.
 
-A run directory holds everything needed to translate again:
-
-```
-RUN_DIR/
-  config.json          RunConfig (model, source/target text, training settings)
-  source_vocab.txt     one token per line
-  target_vocab.txt
-  model.keras          the best model by validation loss (Keras 3 format)
-  history.json         per-epoch loss/metrics
-  logs/                TensorBoard logs
-  backup/              BackupAndRestore state while training runs (removed when it ends)
-```
-
-With `strategy="multi-worker"` only the chief writes RUN_DIR; the other workers write the same
-files under `RUN_DIR/.worker-N/`, removed when training ends (see `keras_seq2seq.distribute`).
+The run directory's layout is described in `keras_seq2seq.run_dir`. With
+`strategy="multi-worker"` only the chief writes RUN_DIR; the other workers write the same files
+under `RUN_DIR/.worker-N/`, removed when training ends (see `keras_seq2seq.distribute`).
 """
 
 from __future__ import annotations
@@ -31,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq import distribute
+from keras_seq2seq.callbacks import DecodedMetricsCallback
 from keras_seq2seq.config import (
     ModelConfig,
     RunConfig,
@@ -40,15 +29,19 @@ from keras_seq2seq.config import (
 )
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
-from keras_seq2seq.models import Seq2SeqModels, build_seq2seq
+from keras_seq2seq.models import get_architecture
+from keras_seq2seq.run_dir import (
+    BACKUP_DIR,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    LOGS_DIR,
+    MODEL_FILE,
+    SOURCE_VOCAB_FILE,
+    TARGET_VOCAB_FILE,
+    save_vocabularies,
+)
 from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_vocabulary
-from keras_seq2seq.text.vocabulary import load_vocabulary, save_vocabulary
-
-CONFIG_FILE = "config.json"
-SOURCE_VOCAB_FILE = "source_vocab.txt"
-TARGET_VOCAB_FILE = "target_vocab.txt"
-MODEL_FILE = "model.keras"
-HISTORY_FILE = "history.json"
+from keras_seq2seq.text.vocabulary import load_vocabulary
 
 
 class TrainResult(NamedTuple):
@@ -124,7 +117,7 @@ def _prepare_tokenizers(
     train_pairs: Sequence[tuple[str, str]],
 ) -> tuple[Tokenizer, Tokenizer]:
     source_vocab, target_vocab = run_dir / SOURCE_VOCAB_FILE, run_dir / TARGET_VOCAB_FILE
-    if (run_dir / "backup").is_dir() and source_vocab.is_file() and target_vocab.is_file():
+    if (run_dir / BACKUP_DIR).is_dir() and source_vocab.is_file() and target_vocab.is_file():
         # Resuming an interrupted run: keep the vocabularies the saved weights were trained with.
         return (
             tokenizer_from_vocabulary(source_text, load_vocabulary(source_vocab)),
@@ -132,9 +125,68 @@ def _prepare_tokenizers(
         )
     source = fit_tokenizer(source_text, [p[0] for p in train_pairs])
     target = fit_tokenizer(target_text, [p[1] for p in train_pairs])
-    save_vocabulary(source.vocabulary, source_vocab)
-    save_vocabulary(target.vocabulary, target_vocab)
+    save_vocabularies(run_dir, source, target)
     return source, target
+
+
+def _checked_model_options(model_options: dict[str, Any] | None) -> dict[str, Any]:
+    """The model options, checked before any data is read (vocabulary sizes come later)."""
+    options = dict(model_options or {})
+    for reserved in ("source_vocabulary_size", "target_vocabulary_size"):
+        if reserved in options:
+            raise ValueError(f"`{reserved}` is set from the data; leave it out of `model_options`.")
+    probe = ModelConfig(source_vocabulary_size=5, target_vocabulary_size=5, **options)
+    get_architecture(probe.architecture).parse_options(probe)
+    return options
+
+
+def _datasets(
+    train_pairs, validation_pairs, source_tok, target_tok, config: RunConfig
+) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+    """The training and validation datasets, with the sharding policy for `model.fit`."""
+    encode = {
+        "source_tokenizer": source_tok,
+        "target_tokenizer": target_tok,
+        "max_source_length": config.source_text.max_length,
+        "max_target_length": config.target_text.max_length,
+    }
+    batching = {"batch_size": config.train.batch_size, "bucket": config.train.bucket}
+    train_data = make_dataset(
+        encode_pairs(train_pairs, **encode), seed=config.train.seed, **batching
+    )
+    validation_data = None
+    if validation_pairs:
+        validation_data = distribute.shard_across_workers(
+            make_dataset(encode_pairs(validation_pairs, **encode), shuffle=False, **batching)
+        )
+    return distribute.shard_across_workers(train_data), validation_data
+
+
+def _fit_callbacks(
+    write_dir: Path,
+    strategy: tf.distribute.Strategy,
+    config: RunConfig,
+    extra_callbacks: list[keras.callbacks.Callback],
+    monitor: str,
+) -> list[keras.callbacks.Callback]:
+    fit_callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.BackupAndRestore(str(write_dir / BACKUP_DIR)),
+        distribute.SyncWithChief(strategy),
+        # Callbacks share one `logs` dict in list order: metrics added by the extra callbacks
+        # must be there before the checkpoint, history and early stopping read it.
+        *extra_callbacks,
+        keras.callbacks.ModelCheckpoint(
+            str(write_dir / MODEL_FILE), monitor=monitor, save_best_only=True
+        ),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.TensorBoard(str(write_dir / LOGS_DIR), write_graph=False),
+        _HistoryWriter(write_dir / HISTORY_FILE),
+    ]
+    if config.train.patience:
+        fit_callbacks.append(
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=config.train.patience)
+        )
+    return fit_callbacks
 
 
 def train(
@@ -161,7 +213,8 @@ def train(
         output_dir: str or Path. The run directory (created if needed).
         validation_pairs: sequence of (source, target) or None. When None, a
             `train_config.validation_fraction` part of `train_pairs` is held out (by seed).
-        model_options: dict of `ModelConfig` fields other than the vocabulary sizes
+        model_options: dict of `ModelConfig` settings other than the vocabulary sizes:
+            `architecture`, `units`, `num_layers`, `dropout` and the architecture's options
             (e.g. `{"units": 128, "attention": "additive"}`). Defaults to `ModelConfig`'s.
         source_text: TextConfig of the source side. Defaults to `TextConfig()` (characters).
         target_text: TextConfig of the target side. Defaults to `TextConfig()` (characters).
@@ -182,9 +235,10 @@ def train(
         TrainResult with the run directory, config and history.
 
     Raises:
-        ValueError: invalid options, no training pairs, an unknown strategy, a multi-worker
-            run without `TF_CONFIG` or whose workers have different data, or a batch smaller
-            than the number of replicas.
+        TypeError: an option of the wrong type.
+        ValueError: invalid options (an unknown architecture or option included), no
+            training pairs, an unknown strategy, a multi-worker run without `TF_CONFIG` or
+            whose workers have different data, or a batch smaller than the number of replicas.
         RuntimeError: `strategy="multi-worker"` asked for after TensorFlow already ran in
             this process (create the strategy first and pass it instead).
 
@@ -195,18 +249,13 @@ def train(
     """
     # First: a multi-worker strategy can only be created before TensorFlow runs anything.
     strategy = distribute.get_strategy(strategy)
-    source_text = source_text or TextConfig()
-    target_text = target_text or TextConfig()
     train_config = train_config or TrainConfig()
     if train_config.batch_size < strategy.num_replicas_in_sync:
         raise ValueError(
             f"`batch_size` is the global batch, split over {strategy.num_replicas_in_sync} "
             f"replicas: it must be at least that. Received: batch_size={train_config.batch_size}"
         )
-    options = dict(model_options or {})
-    for reserved in ("source_vocabulary_size", "target_vocabulary_size"):
-        if reserved in options:
-            raise ValueError(f"`{reserved}` is set from the data; leave it out of `model_options`.")
+    options = _checked_model_options(model_options)
     if len(train_pairs) == 0:
         raise ValueError("No training pairs: the dataset is empty.")
     if validation_pairs is None:
@@ -218,6 +267,7 @@ def train(
     write_dir.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(train_config.seed)
+    source_text, target_text = source_text or TextConfig(), target_text or TextConfig()
     source_tok, target_tok = _prepare_tokenizers(write_dir, source_text, target_text, train_pairs)
     # Every worker builds its vocabularies from its own copy of the data (deterministic: ties
     # are broken by the token): check that the copies agree before training on them.
@@ -225,50 +275,21 @@ def train(
         strategy,
         distribute.data_fingerprint(train_pairs, [source_tok.vocabulary, target_tok.vocabulary]),
     )
-    model_config = ModelConfig(
-        source_vocabulary_size=source_tok.vocabulary_size,
-        target_vocabulary_size=target_tok.vocabulary_size,
-        **options,
-    )
+    model_config = ModelConfig(source_tok.vocabulary_size, target_tok.vocabulary_size, **options)
     config = RunConfig(model_config, source_text, target_text, train_config)
     config.save(write_dir / CONFIG_FILE)
-
-    encode = {
-        "source_tokenizer": source_tok,
-        "target_tokenizer": target_tok,
-        "max_source_length": source_text.max_length,
-        "max_target_length": target_text.max_length,
-    }
-    train_data = make_dataset(
-        encode_pairs(train_pairs, **encode),
-        batch_size=train_config.batch_size,
-        seed=train_config.seed,
-        bucket=train_config.bucket,
+    train_data, validation_data = _datasets(
+        train_pairs, validation_pairs, source_tok, target_tok, config
     )
-    validation_data = None
-    if validation_pairs:
-        validation_data = make_dataset(
-            encode_pairs(validation_pairs, **encode),
-            batch_size=train_config.batch_size,
-            shuffle=False,
-            bucket=train_config.bucket,
-        )
-    monitor = "val_loss" if validation_data is not None else "loss"
-    train_data = distribute.shard_across_workers(train_data)
-    if validation_data is not None:
-        validation_data = distribute.shard_across_workers(validation_data)
-
     # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
     with strategy.scope():
-        models: Seq2SeqModels = build_seq2seq(
+        model = get_architecture(model_config.architecture).build(
             model_config, mixed_precision=train_config.mixed_precision
         )
-        compile_model(models.training, train_config)
-    distribute.prepare_model(models.training, strategy, train_data)
+        compile_model(model.training, train_config)
+    distribute.prepare_model(model.training, strategy, train_data)
     extra_callbacks = list(callbacks)
     if decoded_metrics_pairs is not None:
-        from keras_seq2seq.callbacks import DecodedMetricsCallback  # imports this module
-
         extra_callbacks.insert(
             0,
             DecodedMetricsCallback(
@@ -278,37 +299,18 @@ def train(
                 config=config,
             ),
         )
-    fit_callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(write_dir / "backup")),
-        distribute.SyncWithChief(strategy),
-        # Callbacks share one `logs` dict in list order: metrics added by the extra callbacks
-        # must be there before the checkpoint, history and early stopping read it.
-        *extra_callbacks,
-        keras.callbacks.ModelCheckpoint(
-            str(write_dir / MODEL_FILE), monitor=monitor, save_best_only=True
-        ),
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.TensorBoard(str(write_dir / "logs"), write_graph=False),
-        _HistoryWriter(write_dir / HISTORY_FILE),
-    ]
-    if train_config.patience:
-        fit_callbacks.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience)
-        )
-    with warnings.catch_warnings():
-        # Length-bucketed batches have no known count, so Keras warns at the end of epoch 1.
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        models.training.fit(
-            train_data,
-            validation_data=validation_data,
-            epochs=train_config.epochs,
-            callbacks=fit_callbacks,
-            verbose=verbose,
-            shuffle=False,  # the dataset reshuffles itself every epoch (seeded)
-        )
+    monitor = "val_loss" if validation_data is not None else "loss"
+    _fit(
+        model.training,
+        train_data,
+        validation_data,
+        _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor),
+        epochs=train_config.epochs,
+        verbose=verbose,
+    )
     if not (write_dir / MODEL_FILE).is_file():
         # Every epoch had a NaN loss: keep what there is so the run can be inspected.
-        models.training.save(write_dir / MODEL_FILE)
+        model.training.save(write_dir / MODEL_FILE)
     history = read_history(write_dir / HISTORY_FILE)
     if write_dir != run_dir:
         shutil.rmtree(write_dir)  # a non-chief worker's copy of the run directory
@@ -319,6 +321,20 @@ def train(
         num_train_examples=len(train_pairs),
         num_validation_examples=len(validation_pairs or ()),
     )
+
+
+def _fit(training, train_data, validation_data, fit_callbacks, *, epochs: int, verbose) -> None:
+    with warnings.catch_warnings():
+        # Length-bucketed batches have no known count, so Keras warns at the end of epoch 1.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        training.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs,
+            callbacks=fit_callbacks,
+            verbose=verbose,
+            shuffle=False,  # the dataset reshuffles itself every epoch (seeded)
+        )
 
 
 def default_verbosity() -> int:

@@ -7,18 +7,17 @@ from typing import Any, NamedTuple
 import tensorflow as tf
 
 from keras_seq2seq.decoding.common import (
-    ATTENTION_KEY,
     PAD_ID,
+    ReorderFn,
     StepFn,
-    call_step_fn,
     check_common_args,
     check_int,
     check_number,
-    has_attention,
+    gather_rows,
     prepare_state,
-    relaxed_shape,
     sequence_caps,
 )
+from keras_seq2seq.decoding.loop import LogProbsFn, Selection, search_loop
 
 
 class BeamResult(NamedTuple):
@@ -33,7 +32,7 @@ class BeamResult(NamedTuple):
         normalized_scores: float32 tensor of shape `[batch, n_best]`. `scores` divided by the
             length penalty: the value hypotheses are ranked by.
         attention: float32 tensor of shape `[batch, n_best, steps, source_length]` (zeros after
-            the end), or `None` when the state has no `"attention"` entry.
+            the end), or `None` when the step function returns no attention.
     """
 
     ids: tf.Tensor
@@ -60,10 +59,10 @@ def _check_width(name: str, value: Any, description: str) -> int | tf.Tensor:
                 f"tensor of shape {value.shape}."
             )
         return tf.cast(value, tf.int32)
-    return check_int(name, value, 1, description)
+    return check_int(name, value, description=description)
 
 
-def tile_beams(state: Any, beam_width: int | tf.Tensor) -> Any:
+def tile_beams(state: Any, beam_width: int | tf.Tensor, reorder_fn: ReorderFn = gather_rows) -> Any:
     """Repeats every tensor of a state `beam_width` times along the batch axis.
 
     Rows `b * beam_width` to `b * beam_width + beam_width - 1` of the result are copies of
@@ -73,6 +72,8 @@ def tile_beams(state: Any, beam_width: int | tf.Tensor) -> Any:
         state: nest of tensors, each of shape `[batch, ...]`.
         beam_width: int, or a scalar integer tensor (its value is not checked). Copies of
             each row.
+        reorder_fn: `reorder_fn(state, rows)` that takes the state rows in the order `rows`.
+            Defaults to `tf.gather` of every tensor.
 
     Returns:
         The same nest with tensors of shape `[batch * beam_width, ...]`.
@@ -89,9 +90,12 @@ def tile_beams(state: Any, beam_width: int | tf.Tensor) -> Any:
     ```
     """
     beam_width = _check_width("beam_width", beam_width, "a positive integer")
-    return tf.nest.map_structure(
-        lambda tensor: tf.repeat(tf.convert_to_tensor(tensor), beam_width, axis=0), state
-    )
+    state = tf.nest.map_structure(tf.convert_to_tensor, state)
+    flat = tf.nest.flatten(state)
+    if not flat:
+        return state
+    batch_size = tf.shape(flat[0], out_type=tf.int32)[0]
+    return reorder_fn(state, tf.repeat(tf.range(batch_size), beam_width))
 
 
 def length_penalty_factor(lengths: tf.Tensor, alpha: float) -> tf.Tensor:
@@ -106,6 +110,85 @@ def _normalize(log_probs: tf.Tensor, lengths: tf.Tensor, alpha: float) -> tf.Ten
     return log_probs / length_penalty_factor(lengths, alpha)
 
 
+def _check_widths(beam_width: Any, n_best: Any) -> tuple[Any, Any]:
+    """Checks `beam_width` and `n_best`; tensor values get assertion ops run with the graph."""
+    beam_width = _check_width("beam_width", beam_width, "a positive integer")
+    dynamic = tf.is_tensor(beam_width)
+    width_text = "" if dynamic else f" ({beam_width})"
+    n_best_description = f"an integer between 1 and `beam_width`{width_text}"
+    n_best = _check_width("n_best", n_best, n_best_description)
+    if not (tf.is_tensor(n_best) or dynamic):
+        if n_best > beam_width:
+            raise ValueError(f"`n_best` must be {n_best_description}. Received: n_best={n_best}.")
+        return beam_width, n_best
+    # Values only known when the graph runs: check them there, before any decoding.
+    checks = [
+        tf.debugging.assert_greater_equal(
+            beam_width, 1, message="`beam_width` must be a positive integer."
+        ),
+        tf.debugging.assert_greater_equal(
+            n_best, 1, message=f"`n_best` must be {n_best_description}."
+        ),
+        tf.debugging.assert_less_equal(
+            n_best, beam_width, message=f"`n_best` must be {n_best_description}."
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(beam_width), tf.identity(tf.cast(n_best, tf.int32))
+
+
+def _first_beam_only(batch_size: tf.Tensor, beam_width: Any) -> tf.Tensor:
+    """Initial scores `[batch, beam_width]`: only beam 0 is alive (the others would repeat it)."""
+    if tf.is_tensor(beam_width):
+        first = tf.where(tf.range(beam_width) == 0, 0.0, float("-inf"))[tf.newaxis]
+    else:
+        first = tf.constant([[0.0] + [float("-inf")] * (beam_width - 1)])
+    return tf.tile(first, [batch_size, 1])
+
+
+def _beam_select(alpha: float, batch_size: tf.Tensor, beam_width: Any):
+    """The `select_fn` of beam search: the best `beam_width` extensions of all hypotheses."""
+
+    def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
+        vocabulary_size = tf.shape(log_probs)[-1]
+        finished = v["finished"]
+        # A finished hypothesis may only be extended by [PAD] at no cost: it keeps its score
+        # and stays in the beam as one candidate among the extensions of the open ones.
+        frozen = tf.one_hot(PAD_ID, vocabulary_size, on_value=0.0, off_value=float("-inf"))
+        log_probs = tf.where(finished[:, :, tf.newaxis], frozen, log_probs)
+        totals = v["scores"][:, :, tf.newaxis] + log_probs
+        new_lengths = v["lengths"] + tf.cast(tf.logical_not(finished), tf.int32)
+        ranking = _normalize(totals, new_lengths[:, :, tf.newaxis], alpha)
+        # Flattening beam-major makes top_k's lowest-index tie-break prefer the lowest beam,
+        # then the lowest token.
+        flat_size = beam_width * vocabulary_size
+        _, top = tf.math.top_k(tf.reshape(ranking, [batch_size, flat_size]), k=beam_width)
+        scores = tf.gather(tf.reshape(totals, [batch_size, flat_size]), top, batch_dims=1)
+        return Selection(
+            tokens=top % vocabulary_size, scores=scores, parents=top // vocabulary_size
+        )
+
+    return select
+
+
+def _best(result: Any, alpha: float, n_best: Any) -> BeamResult:
+    """The `n_best` hypotheses of each input, best first."""
+    normalized = _normalize(result.scores, result.lengths, alpha)
+    # The beams already come out sorted; sorting again is cheap and covers a loop of 0 steps.
+    _, order = tf.math.top_k(normalized, k=n_best)
+
+    def pick(tensor: tf.Tensor) -> tf.Tensor:
+        return tf.gather(tensor, order, batch_dims=1)
+
+    return BeamResult(
+        ids=pick(result.ids),
+        lengths=pick(result.lengths),
+        scores=pick(result.scores),
+        normalized_scores=pick(normalized),
+        attention=None if result.attention is None else pick(result.attention),
+    )
+
+
 def beam_search(
     step_fn: StepFn,
     initial_state: Any,
@@ -117,6 +200,8 @@ def beam_search(
     length_penalty: float = 0.0,
     n_best: int | tf.Tensor = 1,
     max_lengths: tf.Tensor | None = None,
+    reorder_fn: ReorderFn = gather_rows,
+    adjust_fn: LogProbsFn | None = None,
 ) -> BeamResult:
     """Decodes a batch with beam search and returns the `n_best` hypotheses of each input.
 
@@ -136,8 +221,8 @@ def beam_search(
     then checked by assertion ops when the graph runs (`tf.errors.InvalidArgumentError`).
 
     Args:
-        step_fn: callable `step_fn(tokens, state) -> (log_probs, new_state)`; see
-            `greedy_search` for the protocol (including the `"attention"` state key).
+        step_fn: callable `step_fn(tokens, state, time) -> (log_probs, new_state,
+            attention)`; see `greedy_search` for the protocol.
         initial_state: nest of tensors, each of shape `[batch, ...]` (not tiled).
         start_id: int. Token fed to the first step.
         end_id: int. Token that ends a hypothesis. Must not be `0` ([PAD]).
@@ -149,6 +234,12 @@ def beam_search(
             `beam_width`. Defaults to `1`.
         max_lengths: optional int tensor of shape `[batch]` with per-input caps;
             the cap is `min(max_length, max_lengths[b])`. Defaults to `None`.
+        reorder_fn: `reorder_fn(state, rows)`: the state with its rows taken in the order
+            `rows` (int32 `[batch * beam_width]`), to follow the beams. Defaults to
+            `tf.gather` of every tensor along axis 0.
+        adjust_fn: optional change to the log-probabilities before the candidates are ranked
+            (`adjust_fn(log_probs [batch, beam_width, V], loop_vars) -> log_probs`).
+            Defaults to `None`.
 
     Returns:
         A `BeamResult`, best first, with `ids` int32 `[batch, n_best, steps]`, `lengths` int32
@@ -172,8 +263,8 @@ def beam_search(
                          [0.1, 0.1, 0.7, 0.1],
                          [0.1, 0.1, 0.6, 0.2]])
 
-    def step_fn(tokens, state):
-        return tf.gather(table, tokens), state
+    def step_fn(tokens, state, time):
+        return tf.gather(table, tokens), state, None
 
     result = beam_search(step_fn, {"step": tf.zeros([2])}, start_id=1, end_id=2,
                          beam_width=3, max_length=5, n_best=2)
@@ -182,147 +273,21 @@ def beam_search(
     ```
     """
     start_id, end_id, max_length = check_common_args(step_fn, start_id, end_id, max_length)
-    beam_width = _check_width("beam_width", beam_width, "a positive integer")
-    dynamic = tf.is_tensor(beam_width)
-    width_text = "" if dynamic else f" ({beam_width})"
-    n_best_description = f"an integer between 1 and `beam_width`{width_text}"
-    n_best = _check_width("n_best", n_best, n_best_description)
-    if tf.is_tensor(n_best) or dynamic:
-        # Values only known when the graph runs: check them there, before any decoding.
-        with tf.control_dependencies(
-            [
-                tf.debugging.assert_greater_equal(
-                    beam_width, 1, message="`beam_width` must be a positive integer."
-                ),
-                tf.debugging.assert_greater_equal(
-                    n_best, 1, message=f"`n_best` must be {n_best_description}."
-                ),
-                tf.debugging.assert_less_equal(
-                    n_best, beam_width, message=f"`n_best` must be {n_best_description}."
-                ),
-            ]
-        ):
-            beam_width = tf.identity(beam_width)
-            n_best = tf.identity(tf.cast(n_best, tf.int32))
-    elif n_best > beam_width:
-        raise ValueError(f"`n_best` must be {n_best_description}. Received: n_best={n_best}.")
-    alpha = check_number("length_penalty", length_penalty, positive=False)
-    # The static beam dimension of the loop variables: unknown when the width is a tensor.
-    static_width = None if dynamic else beam_width
-
+    beam_width, n_best = _check_widths(beam_width, n_best)
+    alpha = check_number("length_penalty", length_penalty)
     state, batch_size = prepare_state(initial_state)
-    caps = sequence_caps(max_length, max_lengths, batch_size)
-    state = tile_beams(state, beam_width)
-    collect_attention = has_attention(state)
-    # Offsets that turn a beam index within an input into a row of the tiled batch.
-    row_offsets = tf.range(batch_size)[:, tf.newaxis] * beam_width
-
-    # Only beam 0 starts alive: the others would duplicate its hypotheses.
-    if dynamic:
-        first_beam = tf.where(tf.range(beam_width) == 0, 0.0, float("-inf"))[tf.newaxis]
-    else:
-        first_beam = tf.constant([[0.0] + [float("-inf")] * (beam_width - 1)])
-    initial_log_probs = tf.tile(first_beam, [batch_size, 1])
-    loop_vars = {
-        "step": tf.constant(0, tf.int32),
-        "tokens": tf.fill([batch_size * beam_width], start_id),
-        "state": state,
-        "log_probs": initial_log_probs,
-        "finished": tf.tile((caps <= 0)[:, tf.newaxis], [1, beam_width]),
-        "lengths": tf.zeros([batch_size, beam_width], tf.int32),
-        "ids": tf.zeros([batch_size * beam_width, 0], tf.int32),
-    }
-    invariants = {
-        "step": tf.TensorShape([]),
-        "tokens": tf.TensorShape([None]),
-        "state": tf.nest.map_structure(relaxed_shape, state),
-        "log_probs": tf.TensorShape([None, static_width]),
-        "finished": tf.TensorShape([None, static_width]),
-        "lengths": tf.TensorShape([None, static_width]),
-        "ids": tf.TensorShape([None, None]),
-    }
-    if collect_attention:
-        attention = state[ATTENTION_KEY]
-        loop_vars["attention"] = tf.zeros(
-            [batch_size * beam_width, 0, tf.shape(attention)[1]], tf.float32
-        )
-        invariants["attention"] = tf.TensorShape([None, None, attention.shape[1]])
-
-    def cond(v):
-        return tf.logical_and(v["step"] < max_length, tf.logical_not(tf.reduce_all(v["finished"])))
-
-    def body(v):
-        step_log_probs, new_state = call_step_fn(step_fn, v["tokens"], v["state"])
-        vocabulary_size = tf.shape(step_log_probs)[-1]
-        step_log_probs = tf.reshape(step_log_probs, [batch_size, beam_width, vocabulary_size])
-        finished = v["finished"]
-
-        # A finished hypothesis may only be extended by [PAD] at no cost: it keeps its score
-        # and stays in the beam as one candidate among the extensions of the open ones.
-        frozen = tf.one_hot(PAD_ID, vocabulary_size, on_value=0.0, off_value=float("-inf"))
-        step_log_probs = tf.where(finished[:, :, tf.newaxis], frozen, step_log_probs)
-        totals = v["log_probs"][:, :, tf.newaxis] + step_log_probs
-        new_lengths = v["lengths"] + tf.cast(tf.logical_not(finished), tf.int32)
-        ranking = _normalize(totals, new_lengths[:, :, tf.newaxis], alpha)
-
-        # Flattening beam-major makes top_k's lowest-index tie-break prefer the lowest beam,
-        # then the lowest token.
-        flat_size = beam_width * vocabulary_size
-        _, top = tf.math.top_k(tf.reshape(ranking, [batch_size, flat_size]), k=beam_width)
-        parents = top // vocabulary_size
-        tokens = top % vocabulary_size
-        log_probs = tf.gather(tf.reshape(totals, [batch_size, flat_size]), top, batch_dims=1)
-        parent_finished = tf.gather(finished, parents, batch_dims=1)
-        lengths = tf.gather(new_lengths, parents, batch_dims=1)
-        # Matters only for a finished hypothesis already at -inf, whose candidates all tie.
-        tokens = tf.where(parent_finished, PAD_ID, tokens)
-        finished = (
-            parent_finished
-            | tf.equal(tokens, end_id)
-            | (v["step"] + 1 >= caps[:, tf.newaxis])
-            # An impossible hypothesis (probability 0) must not keep the loop running.
-            | tf.equal(log_probs, float("-inf"))
-        )
-
-        rows = tf.reshape(parents + row_offsets, [-1])
-        flat_tokens = tf.reshape(tokens, [-1])
-        outputs = {
-            "step": v["step"] + 1,
-            "tokens": flat_tokens,
-            "state": tf.nest.map_structure(lambda t: tf.gather(t, rows), new_state),
-            "log_probs": log_probs,
-            "finished": finished,
-            "lengths": lengths,
-            "ids": tf.concat([tf.gather(v["ids"], rows), flat_tokens[:, tf.newaxis]], axis=1),
-        }
-        if collect_attention:
-            weights = tf.gather(tf.cast(new_state[ATTENTION_KEY], tf.float32), rows)
-            alive = tf.logical_not(tf.reshape(parent_finished, [-1]))
-            weights = tf.where(alive[:, tf.newaxis], weights, 0.0)
-            history = tf.gather(v["attention"], rows)
-            outputs["attention"] = tf.concat([history, weights[:, tf.newaxis]], axis=1)
-        return (outputs,)
-
-    (final,) = tf.while_loop(cond, body, (loop_vars,), shape_invariants=(invariants,))
-
-    normalized = _normalize(final["log_probs"], final["lengths"], alpha)
-    # The beams already come out sorted; sorting again is cheap and covers a loop of 0 steps.
-    _, order = tf.math.top_k(normalized, k=n_best)
-    steps = tf.shape(final["ids"])[1]
-
-    def best(tensor: tf.Tensor) -> tf.Tensor:
-        per_input = tf.reshape(
-            tensor, tf.concat([[batch_size, beam_width], tf.shape(tensor)[1:]], axis=0)
-        )
-        return tf.gather(per_input, order, batch_dims=1)
-
-    attention = None
-    if collect_attention:
-        attention = best(final["attention"])
-    return BeamResult(
-        ids=tf.reshape(best(final["ids"]), [batch_size, n_best, steps]),
-        lengths=tf.gather(final["lengths"], order, batch_dims=1),
-        scores=tf.gather(final["log_probs"], order, batch_dims=1),
-        normalized_scores=tf.gather(normalized, order, batch_dims=1),
-        attention=attention,
+    result = search_loop(
+        step_fn,
+        tile_beams(state, beam_width, reorder_fn),
+        batch_size=batch_size,
+        width=beam_width,
+        start_id=start_id,
+        end_id=end_id,
+        max_length=max_length,
+        caps=sequence_caps(max_length, max_lengths, batch_size),
+        initial_scores=_first_beam_only(batch_size, beam_width),
+        select_fn=_beam_select(alpha, batch_size, beam_width),
+        reorder_fn=reorder_fn,
+        adjust_fn=adjust_fn,
     )
+    return _best(result, alpha, n_best)

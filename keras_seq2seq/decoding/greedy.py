@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
 
-from keras_seq2seq.decoding.common import DecodeResult, StepFn, check_common_args, decode_loop
+from keras_seq2seq.decoding.common import (
+    DecodeResult,
+    StepFn,
+    check_common_args,
+    gather_rows,
+    prepare_state,
+    sequence_caps,
+)
+from keras_seq2seq.decoding.loop import LogProbsFn, Selection, search_loop
+
+ChooseFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+"""`choose_fn(log_probs [batch, V], step) -> tokens int32 [batch]`."""
 
 
 def greedy_choice(log_probs: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
@@ -25,6 +37,7 @@ def greedy_search(
     end_id: int,
     max_length: int,
     max_lengths: tf.Tensor | None = None,
+    adjust_fn: LogProbsFn | None = None,
 ) -> DecodeResult:
     """Decodes a batch by taking the most probable token at every step.
 
@@ -33,11 +46,12 @@ def greedy_search(
     `max_length` steps. Ties go to the lowest token id.
 
     Args:
-        step_fn: callable `step_fn(tokens, state) -> (log_probs, new_state)`. `tokens` is int32
-            `[batch]`, `state` a nest of tensors with leading dimension `batch`, `log_probs` is
-            float32 `[batch, vocabulary_size]` (already log-softmaxed) and `new_state` has the
-            structure of `state`. If `state` is a dict with the key `"attention"` (float32
-            `[batch, source_length]`), the value in `new_state` after each step is collected.
+        step_fn: callable `step_fn(tokens, state, time) -> (log_probs, new_state, attention)`
+            (see `keras_seq2seq.decoding.common`): `tokens` int32 `[batch]`, `state` a nest of
+            tensors with leading dimension `batch`, `time` the int32 step index, `log_probs`
+            float32 `[batch, vocabulary_size]` (already log-softmaxed), `new_state` with the
+            structure of `state`, and `attention` float32 `[batch, source_length]` or None
+            (collected at every step when given).
         initial_state: nest of tensors, each of shape `[batch, ...]`, given to the first step.
         start_id: int. Token fed to the first step.
         end_id: int. Token that ends a sequence. Must not be `0` ([PAD]).
@@ -45,6 +59,8 @@ def greedy_search(
         max_lengths: optional int tensor of shape `[batch]` with per-sequence caps (e.g. derived
             from the source lengths); the cap is `min(max_length, max_lengths[b])`. Defaults to
             `None` (`max_length` for all).
+        adjust_fn: optional `adjust_fn(log_probs [batch, 1, V], loop_vars) -> log_probs`
+            applied before the choice (e.g. n-gram blocking). Defaults to `None`.
 
     Returns:
         A `DecodeResult` with `ids` int32 `[batch, steps]` (`steps <= max_length`, [END]
@@ -67,8 +83,8 @@ def greedy_search(
                          [0.1, 0.1, 0.7, 0.1],
                          [0.1, 0.1, 0.6, 0.2]])
 
-    def step_fn(tokens, state):
-        return tf.gather(table, tokens), state
+    def step_fn(tokens, state, time):
+        return tf.gather(table, tokens), state, None
 
     result = greedy_search(step_fn, {"step": tf.zeros([2])}, start_id=1, end_id=2,
                            max_length=5)
@@ -77,7 +93,7 @@ def greedy_search(
     ```
     """
     start_id, end_id, max_length = check_common_args(step_fn, start_id, end_id, max_length)
-    return decode_loop(
+    return one_hypothesis_search(
         step_fn,
         initial_state,
         start_id=start_id,
@@ -85,4 +101,50 @@ def greedy_search(
         max_length=max_length,
         max_lengths=max_lengths,
         choose_fn=greedy_choice,
+        adjust_fn=adjust_fn,
+    )
+
+
+def one_hypothesis_search(
+    step_fn: StepFn,
+    initial_state: Any,
+    *,
+    start_id: int,
+    end_id: int,
+    max_length: int,
+    max_lengths: Any,
+    choose_fn: ChooseFn,
+    adjust_fn: LogProbsFn | None = None,
+) -> DecodeResult:
+    """One hypothesis per input, its next token picked by `choose_fn` (greedy or sampled).
+
+    Arguments are expected to have been checked by the caller; see `greedy_search`.
+    """
+    state, batch_size = prepare_state(initial_state)
+
+    def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
+        tokens = tf.cast(choose_fn(log_probs[:, 0], v["step"]), tf.int32)[:, tf.newaxis]
+        token_log_probs = tf.gather(log_probs, tokens, batch_dims=2)
+        gained = tf.where(v["finished"], 0.0, token_log_probs)
+        return Selection(tokens=tokens, scores=v["scores"] + gained, parents=None)
+
+    result = search_loop(
+        step_fn,
+        state,
+        batch_size=batch_size,
+        width=1,
+        start_id=start_id,
+        end_id=end_id,
+        max_length=max_length,
+        caps=sequence_caps(max_length, max_lengths, batch_size),
+        initial_scores=tf.zeros([batch_size, 1], tf.float32),
+        select_fn=select,
+        reorder_fn=gather_rows,
+        adjust_fn=adjust_fn,
+    )
+    return DecodeResult(
+        ids=result.ids[:, 0],
+        lengths=result.lengths[:, 0],
+        scores=result.scores[:, 0],
+        attention=None if result.attention is None else result.attention[:, 0],
     )

@@ -12,8 +12,9 @@ from keras_seq2seq.decoding.common import (
     check_common_args,
     check_int,
     check_number,
-    decode_loop,
 )
+from keras_seq2seq.decoding.greedy import one_hypothesis_search
+from keras_seq2seq.decoding.loop import LogProbsFn
 
 _INT64_MAX = 2**63 - 1
 
@@ -34,6 +35,7 @@ def sample_search(
     top_k: int = 0,
     seed: int | None = None,
     max_lengths: tf.Tensor | None = None,
+    adjust_fn: LogProbsFn | None = None,
 ) -> DecodeResult:
     """Decodes a batch by sampling every next token.
 
@@ -43,8 +45,8 @@ def sample_search(
     a given `seed` always gives the same output for the same inputs, eagerly and in a graph.
 
     Args:
-        step_fn: callable `step_fn(tokens, state) -> (log_probs, new_state)`; see
-            `greedy_search` for the protocol (including the `"attention"` state key).
+        step_fn: callable `step_fn(tokens, state, time) -> (log_probs, new_state,
+            attention)`; see `greedy_search` for the protocol.
         initial_state: nest of tensors, each of shape `[batch, ...]`, given to the first step.
         start_id: int. Token fed to the first step.
         end_id: int. Token that ends a sequence. Must not be `0` ([PAD]).
@@ -57,6 +59,8 @@ def sample_search(
             seed on every call, or every execution of a traced graph).
         max_lengths: optional int tensor of shape `[batch]` with per-sequence caps;
             the cap is `min(max_length, max_lengths[b])`. Defaults to `None`.
+        adjust_fn: optional change to the log-probabilities before the draw (see
+            `greedy_search`). Defaults to `None`.
 
     Returns:
         A `DecodeResult` with `ids` int32 `[batch, steps]`, `lengths` int32 `[batch]`,
@@ -76,8 +80,8 @@ def sample_search(
                          [0.1, 0.1, 0.7, 0.1],
                          [0.1, 0.1, 0.6, 0.2]])
 
-    def step_fn(tokens, state):
-        return tf.gather(table, tokens), state
+    def step_fn(tokens, state, time):
+        return tf.gather(table, tokens), state, None
 
     result = sample_search(step_fn, {"step": tf.zeros([4])}, start_id=1, end_id=2,
                            max_length=5, temperature=0.8, top_k=2, seed=7)
@@ -86,11 +90,15 @@ def sample_search(
     """
     start_id, end_id, max_length = check_common_args(step_fn, start_id, end_id, max_length)
     temperature = check_number("temperature", temperature, positive=True)
-    top_k = check_int("top_k", top_k, 0, "a non-negative integer")
+    top_k = check_int("top_k", top_k, minimum=0, description="a non-negative integer")
     if seed is not None:
-        check_int("seed", seed, 0, "a non-negative integer or None")
-        if seed > _INT64_MAX:
-            raise ValueError(f"`seed` must fit in 64 bits. Received: seed={seed}.")
+        seed = check_int(
+            "seed",
+            seed,
+            minimum=0,
+            maximum=_INT64_MAX,
+            description="a non-negative integer or None",
+        )
         seed_tensor = tf.constant(seed, tf.int64)
     else:
         # One draw per call (or per graph execution); the steps then derive from it.
@@ -106,7 +114,7 @@ def sample_search(
         values, indices = tf.math.top_k(logits, k=tf.minimum(top_k, tf.shape(logits)[-1]))
         return tf.gather(indices, _draw(values, step_seed), batch_dims=1)
 
-    return decode_loop(
+    return one_hypothesis_search(
         step_fn,
         initial_state,
         start_id=start_id,
@@ -114,4 +122,5 @@ def sample_search(
         max_length=max_length,
         max_lengths=max_lengths,
         choose_fn=choose,
+        adjust_fn=adjust_fn,
     )

@@ -1,0 +1,161 @@
+"""Decoding options, validated once, and the hypotheses decoding returns.
+
+`DecodeOptions` is the one description of how to decode that the Python API (`Translator`),
+the CLI, `evaluate`, the decoded-metric callback, `export` and the TF Serving clients pass
+around unchanged. It imports nothing heavy: the REST client uses it without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from keras_seq2seq.validation import check_int, check_number
+
+MAX_BEAM_WIDTH = 256
+MAX_OUTPUT_LENGTH = 10_000
+_SEED_LIMIT = 2**63 - 1
+
+
+class Hypothesis(NamedTuple):
+    """One decoded output: its text, total log-probability and length-normalized score."""
+
+    text: str
+    score: float
+    normalized_score: float
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeOptions:
+    """How to decode: greedy search, beam search or sampling, and the length limits.
+
+    Validated when created: a wrong type raises `TypeError`, a value out of range
+    `ValueError`. Frozen, so one checked object can be passed everywhere.
+
+    Args:
+        beam_width: int. 1 is greedy search; more is beam search. Defaults to `1`.
+        n_best: int. Hypotheses returned per input, at most `beam_width`. Defaults to `1`.
+        length_penalty: float >= 0. GNMT length-penalty alpha: beam search ranks hypotheses
+            by `log_prob / ((5 + length) / 6) ** alpha`. Defaults to `0.0`.
+        max_length: int or None. Most output tokens, [END] included. Defaults to `None`
+            (the model's training target length + 1).
+        max_length_ratio: float or None. Also cap each output at
+            `ceil(ratio * source tokens) + 1` tokens. Defaults to `None`.
+        temperature: float or None. Sample each token from `softmax(logits / temperature)`
+            instead of searching (with `beam_width=1`). Defaults to `None` (no sampling).
+        top_k: int >= 0. With sampling, draw among the `top_k` likeliest tokens (0 = all).
+            Defaults to `0`.
+        seed: int or None. Sampling seed, for reproducible samples. Defaults to `None`.
+
+    Raises:
+        TypeError: an option has the wrong type.
+        ValueError: an option is out of range, or the options contradict each other
+            (`n_best > beam_width`, sampling with a beam, `top_k`/`seed` without sampling).
+
+    Example:
+    >>> DecodeOptions(beam_width=4, n_best=2).search
+    'beam'
+    >>> DecodeOptions(beam_width=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `beam_width` must be a positive integer. Received: beam_width=0.
+    """
+
+    beam_width: int = 1
+    n_best: int = 1
+    length_penalty: float = 0.0
+    max_length: int | None = None
+    max_length_ratio: float | None = None
+    temperature: float | None = None
+    top_k: int = 0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        check_int("beam_width", self.beam_width, maximum=MAX_BEAM_WIDTH)
+        check_int("n_best", self.n_best)
+        if self.n_best > self.beam_width:
+            raise ValueError(
+                f"`n_best` must be at most {self.beam_width} (the `beam_width`): beam search "
+                f"keeps {self.beam_width} hypotheses. Received: n_best={self.n_best}."
+            )
+        self._set("length_penalty", check_number("length_penalty", self.length_penalty))
+        if self.max_length is not None:
+            check_int("max_length", self.max_length, maximum=MAX_OUTPUT_LENGTH)
+        if self.max_length_ratio is not None:
+            ratio = check_number("max_length_ratio", self.max_length_ratio, positive=True)
+            self._set("max_length_ratio", ratio)
+        check_int("top_k", self.top_k, minimum=0, description="an integer >= 0")
+        if self.seed is not None:
+            check_int(
+                "seed", self.seed, minimum=0, maximum=_SEED_LIMIT, description="an integer >= 0"
+            )
+        self._check_sampling()
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def _check_sampling(self) -> None:
+        if self.temperature is None:
+            if self.top_k or self.seed is not None:
+                raise ValueError(
+                    "`top_k` and `seed` apply to sampling: also pass `temperature` "
+                    f"(received top_k={self.top_k}, seed={self.seed})."
+                )
+            return
+        self._set("temperature", check_number("temperature", self.temperature, positive=True))
+        if self.beam_width != 1:
+            raise ValueError(
+                "Sampling (`temperature`) draws one output per input; use beam_width=1. "
+                f"Received: beam_width={self.beam_width}."
+            )
+
+    @property
+    def search(self) -> str:
+        """`"sampling"`, `"greedy"` or `"beam"`."""
+        if self.temperature is not None:
+            return "sampling"
+        return "greedy" if self.beam_width == 1 else "beam"
+
+    def replace(self, **changes: Any) -> DecodeOptions:
+        """A copy with some options changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def coerce(cls, options: DecodeOptions | Mapping[str, Any] | None = None, **kwargs: Any):
+        """Builds options from a `DecodeOptions`, a dict of options, or keyword arguments.
+
+        Args:
+            options: DecodeOptions, dict or None.
+            **kwargs: options as keywords (`beam_width=4`); not together with `options`.
+
+        Returns:
+            DecodeOptions.
+
+        Raises:
+            TypeError: both `options` and keywords, an unknown option name, or an option of
+                the wrong type.
+            ValueError: an option out of range.
+
+        Example:
+        >>> DecodeOptions.coerce(beam_width=2).beam_width
+        2
+        """
+        if options is not None and kwargs:
+            raise TypeError(
+                "Pass the decoding options either as `options=DecodeOptions(...)` or as "
+                f"keywords, not both. Received options={options!r} and {sorted(kwargs)}."
+            )
+        if isinstance(options, DecodeOptions):
+            return options
+        values = dict(kwargs if options is None else options)
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TypeError(
+                f"Unknown decoding option(s) {unknown}. Valid options: {sorted(known)}."
+            )
+        return cls(**values)
