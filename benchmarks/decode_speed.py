@@ -35,12 +35,11 @@ def tutorial_loop(translator, texts: list[str]) -> list[str]:
     max_length = translator.default_max_length
     for text in texts:
         source = translator.encode_source(tf.constant([text]))
-        state, context = translator.encode(source)
-        step = translator.step_function(context)
+        state, context = translator.model.encode(source, max_length)
         token = tf.constant([START_ID], tf.int32)
         ids = []
-        for _ in range(max_length):
-            log_probs, state = step(token, state)
+        for position in range(max_length):
+            log_probs, state, _ = translator.model.step(token, state, context, position)
             next_id = int(np.argmax(log_probs.numpy()[0]))
             if next_id == END_ID:
                 break

@@ -23,10 +23,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_seq2seq.config import TextConfig, TrainConfig
 from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.evaluation import evaluate
-from keras_seq2seq.recipes import load_pairs, recipe_for
+from keras_seq2seq.recipes import load_pairs, resolve_settings
 from keras_seq2seq.training import train
 
 # Published word error rates on the current CMUdict without stress (cmusphinx/g2p-seq2seq,
@@ -49,7 +48,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
     output = Path(args.output or f"runs/g2p-{args.dataset}")
-    recipe = recipe_for(args.dataset)
+    settings = resolve_settings(args.dataset, {"train": {"epochs": args.epochs, "patience": 3}})
 
     train_seconds = None
     if not args.skip_training:
@@ -58,19 +57,10 @@ def main(argv=None) -> int:
             load_pairs(args.dataset, "train", max_examples=args.max_examples),
             output,
             validation_pairs=load_pairs(args.dataset, "validation"),
-            model_options=recipe["model"],
-            source_text=TextConfig(
-                tokenizer=recipe["source_tokenizer"], max_length=recipe["max_source_length"]
-            ),
-            target_text=TextConfig(
-                tokenizer=recipe["target_tokenizer"], max_length=recipe["max_target_length"]
-            ),
-            train_config=TrainConfig(
-                epochs=args.epochs or recipe["epochs"],
-                batch_size=recipe["batch_size"],
-                learning_rate=recipe.get("learning_rate", 1e-3),
-                patience=recipe.get("patience", 3),
-            ),
+            model_options=settings.model_options,
+            source_text=settings.source_text,
+            target_text=settings.target_text,
+            train_config=settings.train,
             verbose=2,
         )
         train_seconds = time.perf_counter() - started
@@ -99,7 +89,7 @@ def main(argv=None) -> int:
 
     print(
         f"\n{args.dataset} test split: {reports['greedy']['num_examples']} words/phrases "
-        f"({reports['greedy']['num_references']} references), settings: {recipe['model']}"
+        f"({reports['greedy']['num_references']} references), settings: {settings.model_options}"
     )
     print("| model | WER % | PER % |")
     print("|---|---|---|")

@@ -75,10 +75,10 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
     def __init__(
         self,
         pairs: Sequence[tuple[str, str]],
-        *,
         source_tokenizer: Tokenizer,
         target_tokenizer: Tokenizer,
         config: RunConfig,
+        *,
         every: int = 1,
         max_examples: int = 200,
         metrics: Sequence[str] = ("exact_match", "token_error_rate", "bleu"),

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_seq2seq.config import TOKENIZER_TYPES
+from keras_seq2seq.config import LR_SCHEDULES, TOKENIZER_TYPES
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
 
 
@@ -48,6 +48,156 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+DECODE_FLAGS = {
+    "beam_width": ("--beam-width", _positive_int, "beam width (1 = greedy search, the default)"),
+    "n_best": ("--n-best", _positive_int, "hypotheses per input (default 1)"),
+    "length_penalty": ("--length-penalty", _non_negative_float, "GNMT alpha (default 0)"),
+    "max_length": ("--max-length", _positive_int, "maximum output tokens"),
+    "max_length_ratio": (
+        "--max-length-ratio",
+        _positive_float,
+        "also cap each output at ceil(RATIO x source tokens) + 1 tokens",
+    ),
+    "temperature": ("--temperature", _positive_float, "sample at this temperature (beam 1)"),
+    "top_k": ("--top-k", _non_negative_int, "sample among the k likeliest tokens"),
+    "seed": ("--seed", _non_negative_int, "sampling seed"),
+}
+"""Command-line flags of the `DecodeOptions` fields: (flag, parser, help)."""
+
+
+def _add_decode_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    """Adds the flags of some `DecodeOptions` fields (not given: the option's default)."""
+    group = parser.add_argument_group("decoding")
+    for name in names:
+        flag, parse, text = DECODE_FLAGS[name]
+        group.add_argument(flag, dest=f"decode_{name}", type=parse, help=text)
+
+
+def _decode_options(args: argparse.Namespace, **defaults) -> dict:
+    """The decoding options given on the command line, over `defaults`."""
+    given = {
+        name: getattr(args, f"decode_{name}")
+        for name in DECODE_FLAGS
+        if getattr(args, f"decode_{name}", None) is not None
+    }
+    return {**defaults, **given}
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("model (defaults: the dataset's recipe, see README)")
+    group.add_argument(
+        "--architecture",
+        help="registered architecture: rnn (default; LSTM/GRU + attention) or transformer",
+    )
+    group.add_argument("--units", type=_positive_int, help="model width (recurrent units)")
+    group.add_argument("--layers", type=_positive_int, help="layers in encoder and decoder")
+    group.add_argument("--dropout", type=_non_negative_float, help="dropout rate (default 0)")
+    group.add_argument("--embedding-dim", type=_positive_int, help="rnn: embedding width")
+    group.add_argument("--cell", choices=("lstm", "gru"), help="rnn: recurrent cell (lstm)")
+    group.add_argument(
+        "--bidirectional", action="store_true", default=None, help="rnn: bidirectional encoder"
+    )
+    group.add_argument(
+        "--attention", choices=("dot", "additive", "none"), help="rnn: attention type (dot)"
+    )
+    group.add_argument("--heads", type=_positive_int, help="transformer: attention heads (4)")
+    group.add_argument(
+        "--ffn-dim", type=_positive_int, help="transformer: feed-forward width (4 x units)"
+    )
+    group.add_argument(
+        "--tie-embeddings",
+        action="store_true",
+        default=None,
+        help="transformer: one embedding matrix for source, target and output projection "
+        "(needs one vocabulary for both sides)",
+    )
+
+
+def _add_text_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("text")
+    group.add_argument(
+        "--tokenizer", choices=TOKENIZER_TYPES, help="tokenizer for both sides (default: recipe)"
+    )
+    group.add_argument("--source-tokenizer", choices=TOKENIZER_TYPES, help="source tokenizer")
+    group.add_argument("--target-tokenizer", choices=TOKENIZER_TYPES, help="target tokenizer")
+    group.add_argument(
+        "--vocab-size",
+        type=_positive_int,
+        help="max vocabulary size of each side, reserved tokens included (default 32000)",
+    )
+    group.add_argument(
+        "--lowercase", action="store_true", default=None, help="lower-case both sides"
+    )
+    group.add_argument("--max-source-length", type=_positive_int, help="truncate sources")
+    group.add_argument("--max-target-length", type=_positive_int, help="truncate targets")
+
+
+def _add_optimization_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("training")
+    group.add_argument("--epochs", type=_positive_int, help="passes over the training data")
+    group.add_argument("--batch-size", type=_positive_int, help="examples per batch")
+    group.add_argument("--learning-rate", type=_positive_float, help="Adam (peak) learning rate")
+    group.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        help="constant (default), inverse_sqrt (Transformer), exponential or plateau",
+    )
+    group.add_argument("--warmup-steps", type=_non_negative_int, help="linear warmup steps")
+    group.add_argument(
+        "--decay-rate", type=_positive_float, help="exponential/plateau factor (0.5)"
+    )
+    group.add_argument("--decay-steps", type=_positive_int, help="exponential: steps per factor")
+    group.add_argument(
+        "--plateau-patience", type=_positive_int, help="plateau: epochs without improvement (2)"
+    )
+    group.add_argument("--label-smoothing", type=_non_negative_float, help="default 0")
+    group.add_argument(
+        "--patience", type=_non_negative_int, help="early-stopping patience in epochs (0 = off)"
+    )
+    group.add_argument("--seed", type=_non_negative_int, default=0, help="seed (default 0)")
+    group.add_argument(
+        "--mixed-precision",
+        nargs="?",
+        const=True,
+        default=False,
+        choices=("float16", "bfloat16"),
+        help="mixed precision: float16 (the default when given alone; loss scaling; for GPUs "
+        "with tensor cores, slower on CPU) or bfloat16 (for CPUs with AMX / AVX512-BF16)",
+    )
+    group.add_argument(
+        "--jit-compile",
+        action="store_true",
+        help="compile the train step with XLA (one compilation per batch shape)",
+    )
+
+
+def _add_runtime_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--intra-op-threads",
+        type=_non_negative_int,
+        default=1,
+        metavar="N",
+        help="threads per TensorFlow op on a machine without GPU (default 1, with one op per "
+        "core running side by side: fastest for recurrent models on CPU; 0 = TensorFlow's "
+        "default)",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multi-worker"),
+        default="default",
+        help="tf.distribute strategy: one device (default), every GPU of this machine "
+        "(mirrored), or every worker of the TF_CONFIG cluster (multi-worker: run the same "
+        "command on each host). --batch-size is the global batch",
+    )
+
+
 def _add_train(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
@@ -63,67 +213,14 @@ def _add_train(subparsers) -> None:
     )
     p.add_argument("--output", required=True, help="run directory to write (created if needed)")
     p.add_argument("--validation-data", help="TSV file of validation pairs (default: held out)")
-    p.add_argument("--epochs", type=_positive_int, help="passes over the training data")
-    p.add_argument("--batch-size", type=_positive_int, help="examples per batch")
-    p.add_argument("--units", type=_positive_int, help="width of the recurrent layers")
-    p.add_argument("--embedding-dim", type=_positive_int, help="width of the embeddings")
-    p.add_argument("--layers", type=_positive_int, help="recurrent layers in encoder and decoder")
-    p.add_argument("--cell", choices=("lstm", "gru"), help="recurrent cell (default lstm)")
-    p.add_argument("--bidirectional", action="store_true", help="bidirectional encoder")
-    p.add_argument("--attention", choices=("dot", "additive", "none"), help="attention type")
-    p.add_argument("--dropout", type=_non_negative_float, help="dropout rate (default 0)")
-    p.add_argument(
-        "--tokenizer", choices=TOKENIZER_TYPES, help="tokenizer for both sides (default: recipe)"
-    )
-    p.add_argument("--source-tokenizer", choices=TOKENIZER_TYPES, help="source tokenizer")
-    p.add_argument("--target-tokenizer", choices=TOKENIZER_TYPES, help="target tokenizer")
-    p.add_argument(
-        "--vocab-size",
-        type=_positive_int,
-        help="max vocabulary size of each side, reserved tokens included (default 32000)",
-    )
-    p.add_argument("--lowercase", action="store_true", help="lower-case both sides")
-    p.add_argument("--max-source-length", type=_positive_int, help="truncate sources (tokens)")
-    p.add_argument("--max-target-length", type=_positive_int, help="truncate targets (tokens)")
     p.add_argument("--max-examples", type=_positive_int, help="use at most this many pairs")
-    p.add_argument("--learning-rate", type=float, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--label-smoothing", type=_non_negative_float, help="default 0")
-    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (0 = off)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument(
         "--skip-bad-lines", action="store_true", help="skip malformed file lines (counted)"
     )
-    p.add_argument(
-        "--mixed-precision",
-        nargs="?",
-        const=True,
-        default=False,
-        choices=("float16", "bfloat16"),
-        help="mixed precision: float16 (the default when given alone; loss scaling; for GPUs "
-        "with tensor cores, slower on CPU) or bfloat16 (for CPUs with AMX / AVX512-BF16)",
-    )
-    p.add_argument(
-        "--intra-op-threads",
-        type=_non_negative_int,
-        default=1,
-        metavar="N",
-        help="threads per TensorFlow op on a machine without GPU (default 1, with one op per "
-        "core running side by side: fastest for recurrent models on CPU; 0 = TensorFlow's "
-        "default)",
-    )
-    p.add_argument(
-        "--jit-compile",
-        action="store_true",
-        help="compile the train step with XLA (one compilation per batch shape)",
-    )
-    p.add_argument(
-        "--strategy",
-        choices=("default", "mirrored", "multi-worker"),
-        default="default",
-        help="tf.distribute strategy: one device (default), every GPU of this machine "
-        "(mirrored), or every worker of the TF_CONFIG cluster (multi-worker: run the same "
-        "command on each host). --batch-size is the global batch",
-    )
+    _add_model_arguments(p)
+    _add_text_arguments(p)
+    _add_optimization_arguments(p)
+    _add_runtime_arguments(p)
     p.set_defaults(handler=_run_train)
 
 
@@ -142,22 +239,7 @@ def _add_translate(subparsers) -> None:
         "version directory",
     )
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to translate")
-    p.add_argument("--beam-width", type=_positive_int, default=1, help="1 = greedy (default)")
-    p.add_argument("--n-best", type=_positive_int, default=1, help="hypotheses per input")
-    p.add_argument(
-        "--length-penalty", type=_non_negative_float, default=0.0, help="GNMT alpha (default 0)"
-    )
-    p.add_argument("--max-length", type=_positive_int, help="maximum output tokens")
-    p.add_argument(
-        "--max-length-ratio",
-        type=float,
-        help="also cap each output at ceil(RATIO x source tokens) + 1 tokens",
-    )
-    p.add_argument(
-        "--temperature", type=float, help="sample outputs at this temperature (beam width 1)"
-    )
-    p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens")
-    p.add_argument("--seed", type=int, help="sampling seed")
+    _add_decode_arguments(p, list(DECODE_FLAGS))
     p.add_argument("--batch-size", type=_positive_int, default=256, help="inputs per batch")
     p.set_defaults(handler=_run_translate)
 
@@ -186,12 +268,11 @@ def _add_evaluate(subparsers) -> None:
         "--dataset", help=f"builtin dataset ({', '.join(BUILTIN_DATASETS)}) or a file path"
     )
     p.add_argument("--split", default="test", help="split of a builtin dataset (default test)")
-    p.add_argument("--seed", type=int, default=0, help="builtin-dataset seed (default 0)")
-    p.add_argument("--max-examples", type=_positive_int, help="use at most this many pairs")
-    p.add_argument("--beam-width", type=_positive_int, default=1, help="1 = greedy (default)")
     p.add_argument(
-        "--length-penalty", type=_non_negative_float, default=0.0, help="GNMT alpha (default 0)"
+        "--data-seed", type=_non_negative_int, default=0, help="builtin-dataset seed (default 0)"
     )
+    p.add_argument("--max-examples", type=_positive_int, help="use at most this many pairs")
+    _add_decode_arguments(p, [n for n in DECODE_FLAGS if n != "n_best"])
     p.add_argument("--batch-size", type=_positive_int, default=256, help="inputs per batch")
     p.add_argument(
         "--metrics",
@@ -218,24 +299,21 @@ def _add_plot_attention(subparsers) -> None:
     )
     p.add_argument("--model", required=True, help="model directory (as for translate)")
     p.add_argument("--output", required=True, help="image file (.png, .svg, .pdf)")
-    p.add_argument("--beam-width", type=_positive_int, default=1, help="1 = greedy (default)")
+    _add_decode_arguments(p, ["beam_width", "length_penalty", "max_length", "max_length_ratio"])
     p.add_argument("text", metavar="TEXT", help="the text to translate")
     p.set_defaults(handler=_run_plot_attention)
 
 
 def _add_export(subparsers) -> None:
-    from keras_seq2seq.export import (
-        DEFAULT_BEAM_WIDTH,
-        DEFAULT_MAX_BEAM_WIDTH,
-        DEFAULT_N_BEST,
-    )
+    from keras_seq2seq.export import DEFAULT_BEAM_WIDTH, DEFAULT_MAX_BEAM_WIDTH
 
     p = subparsers.add_parser(
         "export",
         help="export a SavedModel for TF Serving, or check the ops of one",
         description="Write OUTPUT/VERSION/ in the layout TF Serving polls: a SavedModel with the "
         "signatures 'serving_default' (greedy; inputs -> outputs, scores) and 'beam_search' "
-        "(inputs, beam_width, n_best -> outputs, scores, normalized_scores), plus a copy of the "
+        f"(inputs, beam_width, n_best -> outputs, scores, normalized_scores; --beam-width and "
+        f"--n-best set their defaults, {DEFAULT_BEAM_WIDTH} and 1), plus a copy of the "
         "run directory's files. It is written to a temporary directory and renamed into place, "
         "after checking that stock TF Serving has every op. With --check PATH, only list the "
         "ops of any SavedModel and fail on ops stock TF Serving lacks.",
@@ -246,28 +324,13 @@ def _add_export(subparsers) -> None:
     p.add_argument("--output", help="base path to write, e.g. saved_models/NAME")
     p.add_argument("--version", type=_positive_int, help="version to write (default: newest + 1)")
     p.add_argument("--force", action="store_true", help="replace an existing version")
-    p.add_argument(
-        "--beam-width",
-        type=_positive_int,
-        default=DEFAULT_BEAM_WIDTH,
-        help=f"default beam_width of the beam_search signature (default {DEFAULT_BEAM_WIDTH})",
-    )
-    p.add_argument(
-        "--n-best",
-        type=_positive_int,
-        default=DEFAULT_N_BEST,
-        help=f"default n_best of the beam_search signature (default {DEFAULT_N_BEST})",
-    )
+    _add_decode_arguments(p, ["beam_width", "n_best", "length_penalty", "max_length"])
     p.add_argument(
         "--max-beam-width",
         type=_positive_int,
         default=DEFAULT_MAX_BEAM_WIDTH,
         help=f"largest beam_width a request may ask for (default {DEFAULT_MAX_BEAM_WIDTH})",
     )
-    p.add_argument(
-        "--length-penalty", type=_non_negative_float, default=0.0, help="GNMT alpha (default 0)"
-    )
-    p.add_argument("--max-length", type=_positive_int, help="maximum output tokens")
     p.add_argument("--check", metavar="PATH", help="check the ops of the SavedModel at PATH")
     p.set_defaults(handler=_run_export)
 
@@ -286,27 +349,75 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    from keras_seq2seq.config import TextConfig, TrainConfig
+def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
+    """The settings given on the command line (None: not given), by section."""
+    return {
+        "model": {
+            "architecture": args.architecture,
+            "units": args.units,
+            "num_layers": args.layers,
+            "dropout": args.dropout,
+            "embedding_dim": args.embedding_dim,
+            "cell": args.cell,
+            "bidirectional": args.bidirectional,
+            "attention": args.attention,
+            "heads": args.heads,
+            "ffn_dim": args.ffn_dim,
+            "tie_embeddings": args.tie_embeddings,
+        },
+        **{
+            f"{side}_text": {
+                "tokenizer": getattr(args, f"{side}_tokenizer") or args.tokenizer,
+                "lowercase": args.lowercase,
+                "max_length": getattr(args, f"max_{side}_length"),
+                "max_vocabulary_size": args.vocab_size,
+            }
+            for side in ("source", "target")
+        },
+        "train": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "label_smoothing": args.label_smoothing,
+            "patience": args.patience,
+            "seed": args.seed,
+            "mixed_precision": args.mixed_precision,
+            "jit_compile": args.jit_compile,
+            "lr_schedule": args.lr_schedule,
+            "warmup_steps": args.warmup_steps,
+            "decay_rate": args.decay_rate,
+            "decay_steps": args.decay_steps,
+            "plateau_patience": args.plateau_patience,
+        },
+    }
+
+
+def _configure_threads(intra_op_threads: int) -> None:
     from keras_seq2seq.cpu import configure_for_cpu_training
+
+    if not intra_op_threads:
+        return
+    try:
+        configure_for_cpu_training(intra_op=intra_op_threads)
+    except RuntimeError:
+        # Only when `main` is called inside a program that already ran TensorFlow.
+        warnings.warn(
+            "TensorFlow already runs in this process, so its thread pools stay as they "
+            "are and --intra-op-threads has no effect; call "
+            "keras_seq2seq.cpu.configure_cpu_threads() at the start of the program.",
+            stacklevel=2,
+        )
+
+
+def _run_train(args: argparse.Namespace) -> int:
     from keras_seq2seq.distribute import get_strategy
-    from keras_seq2seq.recipes import is_builtin, load_pairs, recipe_for
+    from keras_seq2seq.recipes import is_builtin, load_pairs, resolve_settings
     from keras_seq2seq.training import default_verbosity, train
 
     # First: thread pools and a multi-worker strategy must be set before TensorFlow runs.
-    if args.intra_op_threads:
-        try:
-            configure_for_cpu_training(intra_op=args.intra_op_threads)
-        except RuntimeError:
-            # Only when `main` is called inside a program that already ran TensorFlow.
-            warnings.warn(
-                "TensorFlow already runs in this process, so its thread pools stay as they "
-                "are and --intra-op-threads has no effect; call "
-                "keras_seq2seq.cpu.configure_cpu_threads() at the start of the program.",
-                stacklevel=2,
-            )
+    _configure_threads(args.intra_op_threads)
     strategy = get_strategy(args.strategy)
-    recipe = recipe_for(args.dataset)
+    settings = resolve_settings(args.dataset, _train_overrides(args))
     pairs = load_pairs(
         args.dataset,
         "train",
@@ -319,57 +430,14 @@ def _run_train(args: argparse.Namespace) -> int:
         validation = load_pairs(args.validation_data, skip_bad_lines=args.skip_bad_lines)
     elif is_builtin(args.dataset):
         validation = load_pairs(args.dataset, "validation", seed=args.seed)
-
-    def pick(value, default):
-        return default if value is None else value
-
-    texts = {}
-    for side in ("source", "target"):
-        texts[side] = TextConfig(
-            tokenizer=pick(
-                getattr(args, f"{side}_tokenizer"),
-                pick(args.tokenizer, recipe[f"{side}_tokenizer"]),
-            ),
-            lowercase=args.lowercase,
-            max_length=pick(getattr(args, f"max_{side}_length"), recipe[f"max_{side}_length"]),
-            **({} if args.vocab_size is None else {"max_vocabulary_size": args.vocab_size}),
-        )
-    model_options = dict(recipe["model"])
-    for option, value in (
-        ("units", args.units),
-        ("embedding_dim", args.embedding_dim),
-        ("num_layers", args.layers),
-        ("cell", args.cell),
-        ("attention", args.attention),
-        ("dropout", args.dropout),
-    ):
-        if value is not None:
-            model_options[option] = value
-    if args.bidirectional:
-        model_options["bidirectional"] = True
-    train_options = {
-        "learning_rate": recipe.get("learning_rate", 1e-3),
-        "epochs": pick(args.epochs, recipe["epochs"]),
-        "batch_size": pick(args.batch_size, recipe["batch_size"]),
-        "seed": args.seed,
-        "mixed_precision": args.mixed_precision,
-        "jit_compile": args.jit_compile,
-    }
-    for option, value in (
-        ("learning_rate", args.learning_rate),
-        ("label_smoothing", args.label_smoothing),
-        ("patience", args.patience),
-    ):
-        if value is not None:
-            train_options[option] = value
     result = train(
         pairs,
         args.output,
         validation_pairs=validation,
-        model_options=model_options,
-        source_text=texts["source"],
-        target_text=texts["target"],
-        train_config=TrainConfig(**train_options),
+        model_options=settings.model_options,
+        source_text=settings.source_text,
+        target_text=settings.target_text,
+        train_config=settings.train,
         verbose=default_verbosity(),
         strategy=strategy,
     )
@@ -397,32 +465,21 @@ def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def _run_translate(args: argparse.Namespace) -> int:
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decode_options import DecodeOptions
 
+    options = DecodeOptions(**_decode_options(args))
     if args.model.startswith(("http://", "https://")):  # a model served by TF Serving (REST)
         from keras_seq2seq.serving import RestTranslator
 
         translator = RestTranslator(args.model)
     else:
+        from keras_seq2seq.inference import load
+
         translator = load(args.model)
     inputs = iter(args.texts) if args.texts else _stdin_lines()
-    options = {
-        "beam_width": args.beam_width,
-        "n_best": args.n_best,
-        "length_penalty": args.length_penalty,
-        "max_length": args.max_length,
-        "batch_size": args.batch_size,
-    }
-    # Sampling and the relative length cap run in process only (a served model has fixed
-    # signatures), so they are passed only when asked for.
-    for option in ("max_length_ratio", "temperature", "seed"):
-        if getattr(args, option) is not None:
-            options[option] = getattr(args, option)
-    if args.top_k:
-        options["top_k"] = args.top_k
     for chunk in _chunks(inputs, args.batch_size):
-        for result in translator.translate(chunk, **options):
-            if args.n_best == 1:
+        for result in translator.translate(chunk, options, batch_size=args.batch_size):
+            if options.n_best == 1:
                 print(result)
             else:
                 for rank, hyp in enumerate(result, start=1):
@@ -434,6 +491,7 @@ def _run_translate(args: argparse.Namespace) -> int:
 def _run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from keras_seq2seq.decode_options import DecodeOptions
     from keras_seq2seq.evaluation import evaluate, format_report, write_hypotheses, write_report
     from keras_seq2seq.recipes import load_pairs
 
@@ -443,13 +501,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             f"builtin dataset with --dataset ({', '.join(BUILTIN_DATASETS)})."
         )
     pairs = load_pairs(
-        args.data or args.dataset, args.split, max_examples=args.max_examples, seed=args.seed
+        args.data or args.dataset, args.split, max_examples=args.max_examples, seed=args.data_seed
     )
     report = evaluate(
         args.model,
         pairs,
-        beam_width=args.beam_width,
-        length_penalty=args.length_penalty,
+        DecodeOptions(**_decode_options(args)),
         batch_size=args.batch_size,
         metrics=args.metrics,
         progress=not args.quiet,
@@ -469,18 +526,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _run_plot_attention(args: argparse.Namespace) -> int:
     from keras_seq2seq.plotting import plot_attention
 
-    plot_attention(args.model, args.text, output=args.output, beam_width=args.beam_width)
+    plot_attention(args.model, args.text, _decode_options(args), output=args.output)
     print(f"Attention plot written to {args.output}", file=sys.stderr)
     return 0
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from keras_seq2seq.export import (
-        BEAM_SIGNATURE,
-        SERVING_SIGNATURE,
-        check_saved_model_ops,
-        export_model,
-    )
+    from keras_seq2seq.export import export_model
+    from keras_seq2seq.op_check import check_saved_model_ops
+    from keras_seq2seq.serving import BEAM_SIGNATURE, SERVING_SIGNATURE
 
     if args.check:
         if args.model or args.output:
@@ -502,11 +556,8 @@ def _run_export(args: argparse.Namespace) -> int:
             args.output,
             version=args.version,
             force=args.force,
-            beam_width=args.beam_width,
-            n_best=args.n_best,
             max_beam_width=args.max_beam_width,
-            length_penalty=args.length_penalty,
-            max_length=args.max_length,
+            **_decode_options(args),
         )
     except FileExistsError as error:
         raise ValueError(str(error)) from None

@@ -21,6 +21,7 @@ from keras_seq2seq.validation import (
 )
 
 TOKENIZER_TYPES = ("char", "word", "wordpiece")
+LR_SCHEDULES = ("constant", "inverse_sqrt", "exponential", "plateau")
 
 
 MIXED_PRECISION_POLICIES = {
@@ -249,6 +250,15 @@ class TrainConfig(_JsonMixin):
             small models gain little).
             The output layer and the loss stay float32; translating and exporting use
             float32 either way. Defaults to `False`.
+        lr_schedule: str. `"constant"`, `"inverse_sqrt"` (the Transformer schedule),
+            `"exponential"` or `"plateau"`; see `keras_seq2seq.schedules`. Defaults to
+            `"constant"`.
+        warmup_steps: int >= 0. Steps of linear learning-rate warmup. Defaults to `0`.
+        decay_rate: float in (0, 1). Factor of `"exponential"` (per `decay_steps`) and
+            `"plateau"` (per plateau). Defaults to `0.5`.
+        decay_steps: int. Steps per `decay_rate` for `"exponential"`. Defaults to `10000`.
+        plateau_patience: int. Epochs without improvement before `"plateau"` lowers the
+            rate. Defaults to `2`.
         jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
             shape, and length-bucketed batches have many shapes, so this is slower in most
             runs (see `benchmarks/train_speed.py`). Defaults to `False`.
@@ -268,6 +278,11 @@ class TrainConfig(_JsonMixin):
     bucket: bool = True
     seed: int = 0
     mixed_precision: bool | str = False
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_rate: float = 0.5
+    decay_steps: int = 10_000
+    plateau_patience: int = 2
     jit_compile: bool = False
 
     def __post_init__(self) -> None:
@@ -284,6 +299,11 @@ class TrainConfig(_JsonMixin):
         check_int("patience", self.patience, minimum=0, description="an integer >= 0")
         check_fraction("validation_fraction", self.validation_fraction)
         check_int("seed", self.seed, minimum=0, description="an integer >= 0")
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_int("warmup_steps", self.warmup_steps, minimum=0, description="an integer >= 0")
+        check_number("decay_rate", self.decay_rate, positive=True, maximum=1.0)
+        check_int("decay_steps", self.decay_steps)
+        check_int("plateau_patience", self.plateau_patience)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -76,8 +76,8 @@ class DecodeOptions:
         check_int("n_best", self.n_best)
         if self.n_best > self.beam_width:
             raise ValueError(
-                f"`n_best` must be at most {self.beam_width} (the `beam_width`): beam search "
-                f"keeps {self.beam_width} hypotheses. Received: n_best={self.n_best}."
+                f"`n_best` must be at most {self.beam_width}. Received: n_best={self.n_best}. "
+                "Beam search keeps `beam_width` hypotheses: raise `beam_width` or lower `n_best`."
             )
         self._set("length_penalty", check_number("length_penalty", self.length_penalty))
         if self.max_length is not None:

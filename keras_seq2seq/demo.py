@@ -14,9 +14,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_seq2seq.config import TextConfig, TrainConfig
 from keras_seq2seq.cpu import configure_for_cpu_training
-from keras_seq2seq.recipes import load_pairs, recipe_for
+from keras_seq2seq.recipes import load_pairs, resolve_settings
 
 EXAMPLES = (
     "March 3, 2021",
@@ -34,20 +33,15 @@ def train_dates(
     """Trains the dates recipe into `output` and returns the TrainResult."""
     from keras_seq2seq.training import train
 
-    recipe = recipe_for("dates")
+    settings = resolve_settings("dates", {"train": {"epochs": epochs, "patience": 3}})
     return train(
         load_pairs("dates", "train", max_examples=max_examples),
         output,
         validation_pairs=load_pairs("dates", "validation"),
-        model_options=recipe["model"],
-        source_text=TextConfig(tokenizer="char", max_length=recipe["max_source_length"]),
-        target_text=TextConfig(tokenizer="char", max_length=recipe["max_target_length"]),
-        train_config=TrainConfig(
-            epochs=epochs or recipe["epochs"],
-            batch_size=recipe["batch_size"],
-            learning_rate=recipe["learning_rate"],
-            patience=3,
-        ),
+        model_options=settings.model_options,
+        source_text=settings.source_text,
+        target_text=settings.target_text,
+        train_config=settings.train,
         verbose=verbose,
     )
 

@@ -9,9 +9,9 @@
   multi-worker run identical to a one-machine run.
 - `is_chief` / `worker_dir`: only the chief writes the run directory; the other workers write
   the same files under `RUN_DIR/.worker-N/`, which `train` removes when training ends.
-- `prepare_model`, `SyncWithChief` and `check_same_data`: what Keras 3 `model.fit` needs to
-  train under a strategy exactly as without one, and to keep several workers in step (see
-  their docstrings).
+- `TrainingModel`, `prepare_model`, `SyncWithChief` and `check_same_data`: what Keras 3
+  `model.fit` needs to train under a strategy exactly as without one, and to keep several
+  workers in step (see their docstrings).
 
 Batch sizes are global: `batch_size=64` on 2 workers with 1 GPU each puts 32 examples on each
 GPU per step, so the training math (and the learning rate) does not change with the number of
@@ -212,55 +212,94 @@ def shard_across_workers(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
-def prepare_model(model: keras.Model, strategy: tf.distribute.Strategy, dataset) -> None:
-    """Builds a compiled model's state before `fit`, working around Keras 3 under tf.distribute.
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class TrainingModel(keras.Model):
+    """`keras.Model` for training models, fitted the same way with or without tf.distribute.
 
-    With a (non-default) strategy, Keras 3 (3.15) builds the metric and optimizer state at the
-    start of `fit` from a first batch, and:
+    Build it with the Functional API, `TrainingModel(inputs, outputs, name=...)`; it saves and
+    loads like a Functional model (with `keras_seq2seq` imported). It differs from
+    `keras.Model` only under a tf.distribute strategy, where Keras 3 (3.15) `fit`:
 
-    1. reads that batch from a fresh iterator, which advances the seeded per-epoch reshuffle:
-       every epoch then sees another order than a run without a strategy;
-    2. on several workers (`MultiWorkerMirroredStrategy`), averages the batch across workers
-       with `strategy.reduce` only to read its shapes, which fails for nested
-       `((source, target_in), target_out)` batches (keras-team/keras#20585, #20329);
+    1. builds the metric and optimizer state from a first batch read from a fresh iterator,
+       which advances the seeded per-epoch reshuffle: every epoch then sees another order than
+       a run without a strategy;
+    2. on several workers (`MultiWorkerMirroredStrategy`), averages that batch across workers
+       only to read its shapes, which fails for nested `((source, target_in), target_out)`
+       batches (keras-team/keras#20585, #20329);
     3. on several workers, averages each step's scalar loss and metrics with
        `strategy.reduce("MEAN", value, axis=0)`, which fails on a scalar ("Invalid reduction
        dimension 0 for input with 0 dimensions").
 
-    Here the state is built in `strategy.scope()` from the dataset's element spec (no batch is
-    read) and `fit`'s own build is skipped; on several workers the train and test steps also
-    return their scalars as 1-element vectors, whose mean over axis 0 across workers is the
-    scalar Keras expects. Without a strategy nothing is changed.
+    `prepare_model` builds the state from the dataset's element spec instead (no batch is
+    read), and on several workers `train_step` / `test_step` (the public extension points of
+    `fit`) return scalars as 1-element vectors, whose mean over axis 0 is the scalar Keras
+    expects.
+
+    Example:
+    >>> model = TrainingModel(inputs, outputs, name="seq2seq")  # doctest: +SKIP
+    """
+
+    _built_for_distribution = False
+
+    def build_for_distribution(self, element_spec) -> None:
+        """Builds the model, metric and optimizer state from `element_spec` (no batch read)."""
+        # Private Keras API: `_symbolic_build` is what `fit` calls to build this state, and
+        # `_maybe_symbolic_build` is where `fit` reads the first batch (1. and 2. above). No
+        # public hook builds compiled metrics from a spec. tests/test_distribute.py checks
+        # both still exist with these signatures and fails loudly when Keras changes them.
+        self._symbolic_build(data_batch=element_spec)
+        self._built_for_distribution = True
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._built_for_distribution:
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def _several_workers(self) -> bool:
+        return num_workers(self.distribute_strategy) > 1
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        return _scalars_as_vectors(logs) if self._several_workers() else logs
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return _scalars_as_vectors(logs) if self._several_workers() else logs
+
+
+def prepare_model(model: keras.Model, strategy: tf.distribute.Strategy, dataset) -> None:
+    """Builds a compiled model's state before `fit` under a tf.distribute strategy.
+
+    See `TrainingModel` for why. Without a strategy (the default one) nothing is done: Keras
+    builds the state when it traces the train step.
 
     Args:
-        model: keras.Model, compiled inside `strategy.scope()`.
+        model: TrainingModel, compiled inside `strategy.scope()`.
         strategy: tf.distribute.Strategy the model was built in.
         dataset: tf.data.Dataset the model will be fitted on.
 
+    Raises:
+        TypeError: a non-default strategy and a model that is not a `TrainingModel`.
+
     Example:
-    >>> prepare_model(models.training, strategy, train_data)  # doctest: +SKIP
+    >>> prepare_model(model.training, strategy, train_data)  # doctest: +SKIP
     """
-    if model._distribute_strategy is None:
-        return  # built outside any strategy: Keras builds when it traces the train step
-    with strategy.scope():
-        model._symbolic_build(data_batch=dataset.element_spec)
-    model._maybe_symbolic_build = _built_already
-    if num_workers(strategy) > 1:
-        model.train_step = _scalars_as_vectors(model.train_step)
-        model.test_step = _scalars_as_vectors(model.test_step)
-
-
-def _built_already(*args, **kwargs) -> None:
-    return None
-
-
-def _scalars_as_vectors(step):
-    def vector_step(data):
-        return tf.nest.map_structure(
-            lambda value: tf.reshape(value, [1]) if value.shape.rank == 0 else value, step(data)
+    if strategy is tf.distribute.get_strategy():
+        return  # no distribution
+    if not isinstance(model, TrainingModel):
+        raise TypeError(
+            "Training under a tf.distribute strategy needs the architecture's training model "
+            "to be a keras_seq2seq.distribute.TrainingModel (build it with "
+            f"`TrainingModel(inputs, outputs)`). Received: {type(model).__name__}"
         )
+    with strategy.scope():
+        model.build_for_distribution(dataset.element_spec)
 
-    return vector_step
+
+def _scalars_as_vectors(logs):
+    return tf.nest.map_structure(
+        lambda value: tf.reshape(value, [1]) if value.shape.rank == 0 else value, logs
+    )
 
 
 def _from_chief(strategy: tf.distribute.Strategy, value, chief: bool) -> tf.Tensor:
@@ -295,7 +334,9 @@ class SyncWithChief(keras.callbacks.Callback):
         if num_workers(self.strategy) == 1:
             return
         chief = is_chief(self.strategy)
-        # `_initial_epoch` is where BackupAndRestore tells `fit` to resume.
+        # Private Keras API: `_initial_epoch` is where BackupAndRestore tells `fit` to resume
+        # (keras/src/callbacks/backup_and_restore.py); there is no public way to change it.
+        # tests/test_distribute.py checks that BackupAndRestore still sets it.
         epoch = _from_chief(self.strategy, float(self.model._initial_epoch or 0), chief)
         self.model._initial_epoch = int(epoch.numpy())
         variables = list(self.model.weights)

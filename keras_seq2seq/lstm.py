@@ -97,6 +97,156 @@ def _plain_recurrence(projected, h0, c0, recurrent_kernel):
     return hs.stack(), cs.stack()
 
 
+def _readable_arrays(dtype, count, size):
+    """`count` TensorArrays of `size` elements that may be read more than once."""
+    return [tf.TensorArray(dtype, size=size, clear_after_read=False) for _ in range(count)]
+
+
+def _saving_recurrence(projected, h0, c0, recurrent_halves, lengths):
+    """The forward recurrence, saving per step what the hand-written backward pass needs.
+
+    Args:
+        projected: pair of float `[T, B, 2U]` from `_projection`.
+        h0, c0: float `[B, U]`. Initial states.
+        recurrent_halves: pair of `[U, 2U]`, the recurrent kernel's [i, f] and [g, o] columns.
+        lengths: int32 `[B]`. Real steps per sequence (the final c is taken there).
+
+    Returns:
+        (h `[T + 1, B, U]`: h0, then the h of every step; c of each sequence's last real step
+        `[B, U]`; list of four `TensorArray`s of `T` `[B, ·]` elements: `factors_if`,
+        `factors_go`, `output_factor`, `forget`, as `_backward_recurrence` reads them).
+    """
+    p_if, p_go = projected
+    k_if, k_go = recurrent_halves
+    steps = tf.shape(p_if)[0]
+    # live[t, b]: step t is a real step of sequence b; the final states follow it.
+    live = (tf.range(steps)[:, None] < lengths[None, :])[:, :, None]
+
+    def step(t, h, c, c_last, saved, hs):
+        c_prev = c
+        z_if = p_if[t] + tf.matmul(h, k_if)
+        z_go = p_go[t] + tf.matmul(h, k_go)
+        cell = _cell(z_if, z_go, c)
+        h, c, s_if, g, o = (cell[k] for k in ("h", "c", "s_if", "g", "o"))
+        # The backward pass needs, per step, dz = [dc, dc] * factors_if and
+        # [dc, dh] * factors_go, and dc += dh * o * (1 - tanh(c)^2). The factors are
+        # computed here, beside the recurrence (they do not hold up the next step),
+        # which leaves the backward loop a short chain of ops per step. Written with
+        # the fewest ops: i (1 - g^2) = i - (i g) g, tanh(c) o (1 - o) = h - h o,
+        # o (1 - tanh(c)^2) = o - h tanh(c).
+        factors_if = (s_if - s_if * s_if) * tf.concat([g, c_prev], axis=1)
+        factors_go = tf.concat([cell["i"] - cell["i_g"] * g, h - h * o], axis=1)
+        output_factor = o - h * cell["tanh_c"]
+        # TensorArray writes keep references, not copies.
+        values = (factors_if, factors_go, output_factor, cell["f"])
+        saved = [ta.write(t, v) for ta, v in zip(saved, values, strict=True)]
+        c_last = tf.where(live[t], c, c_last)
+        return t + 1, h, c, c_last, saved, hs.write(t + 1, h)
+
+    hs = _readable_arrays(h0.dtype, 1, steps + 1)[0].write(0, h0)  # h_{t-1} per step, then h_T
+    _, _, _, c_last, saved, hs = tf.while_loop(
+        lambda t, *_: t < steps,
+        step,
+        (0, h0, c0, c0, _readable_arrays(h0.dtype, 4, steps), hs),
+    )
+    return hs.stack(), c_last, saved
+
+
+def _backward_recurrence(saved, recurrent_halves, d_h_steps, d_c_steps):
+    """The backward loop: one `dz @ Uᵀ` per step (in two halves), from the last step back.
+
+    Args:
+        saved: the four `TensorArray`s of `_saving_recurrence`.
+        recurrent_halves: pair of `[U, 2U]`, the recurrent kernel's [i, f] and [g, o] columns.
+        d_h_steps, d_c_steps: float `[T, B, U]`. Gradients entering each step's h and c from
+            outside the recurrence (outputs and final states).
+
+    Returns:
+        (dh0 `[B, U]`, dc0 `[B, U]`, dz_if `[T * B, 2U]`, dz_go `[T * B, 2U]`): the gradients
+        of the initial states through the recurrence and of the gate pre-activations of
+        every step, time-major rows.
+    """
+    factors_if, factors_go, output_factor, forget = saved
+    steps, batch, units = tf.unstack(tf.shape(d_h_steps))
+    k_if_t, k_go_t = (tf.transpose(k) for k in recurrent_halves)
+
+    def back(t, dh, dc, dz_if, dz_go):
+        dh = dh + d_h_steps[t]
+        dc = dc + d_c_steps[t] + dh * output_factor.read(t)
+        z_if = tf.concat([dc, dc], axis=1) * factors_if.read(t)
+        z_go = tf.concat([dc, dh], axis=1) * factors_go.read(t)
+        dh = tf.matmul(z_if, k_if_t) + tf.matmul(z_go, k_go_t)
+        return t - 1, dh, dc * forget.read(t), dz_if.write(t, z_if), dz_go.write(t, z_go)
+
+    zeros = tf.zeros([batch, units], d_h_steps.dtype)
+    dz_arrays = _readable_arrays(d_h_steps.dtype, 2, steps)
+    _, dh0, dc0, dz_if, dz_go = tf.while_loop(
+        lambda t, *_: t >= 0, back, (steps - 1, zeros, zeros, *dz_arrays)
+    )
+    dz_if = tf.reshape(dz_if.stack(), [-1, 2 * units])
+    dz_go = tf.reshape(dz_go.stack(), [-1, 2 * units])
+    return dh0, dc0, dz_if, dz_go
+
+
+def _projection_gradients(dz_if, dz_go, x_flat, h_prev_flat, kernel):
+    """Gradients of the inputs and of all weights from those of the gate pre-activations.
+
+    Args:
+        dz_if, dz_go: float `[T * B, 2U]`, from `_backward_recurrence`.
+        x_flat: float `[T * B, D]`. h_prev_flat: float `[T * B, U]`, h_{t-1} of every step.
+            Both time-major rows. kernel: `[D, 4U]`.
+
+    Returns:
+        (d_x `[T * B, D]`, d_kernel `[D, 4U]`, d_recurrent_kernel `[U, 4U]`, d_bias `[4U]`).
+    """
+    x_kernel_if, x_kernel_go = tf.split(kernel, 2, axis=1)
+    d_x = tf.matmul(dz_if, x_kernel_if, transpose_b=True) + tf.matmul(
+        dz_go, x_kernel_go, transpose_b=True
+    )
+    # Weight gradients: sums over all steps, one product per half.
+    d_kernel, d_recurrent, d_bias = (
+        tf.concat([op(dz_if), op(dz_go)], axis=-1)
+        for op in (
+            lambda dz: tf.matmul(x_flat, dz, transpose_a=True),
+            lambda dz: tf.matmul(h_prev_flat, dz, transpose_a=True),
+            lambda dz: tf.reduce_sum(dz, axis=0),
+        )
+    )
+    return d_x, d_kernel, d_recurrent, d_bias
+
+
+def _sequence_gradients(upstream, saved, lengths, x_flat, h_prev, kernel, recurrent_halves):
+    """The hand-written backward pass of `_trained_sequence`.
+
+    Args:
+        upstream: (d h of every step `[T, B, U]`, d final h `[B, U]`, d final c `[B, U]`).
+        saved: the four `TensorArray`s of `_saving_recurrence`. lengths: int32 `[B]`.
+        x_flat: float `[T * B, D]`, time-major rows. h_prev: float `[T, B, U]`, h_{t-1} of
+            every step. kernel: `[D, 4U]`. recurrent_halves: pair of `[U, 2U]`.
+
+    Returns:
+        The gradients of `_trained_sequence`'s `run` inputs: (x_flat, h0, c0, kernel,
+        recurrent_kernel, bias).
+    """
+    d_h_seq, d_h_last, d_c_last = upstream
+    dtype = h_prev.dtype
+    steps, _, units = tf.unstack(tf.shape(h_prev))
+    # The final states' gradients enter at each sequence's last real step (or go straight to
+    # the initial states for empty sequences).
+    at_last = tf.cast(tf.equal(tf.range(steps)[:, None], lengths[None, :] - 1), dtype)
+    d_h_steps = d_h_seq + at_last[:, :, None] * d_h_last[None]
+    d_c_steps = at_last[:, :, None] * d_c_last[None]
+    dh0, dc0, dz_if, dz_go = _backward_recurrence(saved, recurrent_halves, d_h_steps, d_c_steps)
+    h_prev_flat = tf.reshape(h_prev, [-1, units])
+    d_x, d_kernel, d_recurrent, d_bias = _projection_gradients(
+        dz_if, dz_go, x_flat, h_prev_flat, kernel
+    )
+    empty = tf.cast(tf.equal(lengths, 0), dtype)[:, None]
+    dh0 = dh0 + empty * d_h_last
+    dc0 = dc0 + empty * d_c_last
+    return d_x, dh0, dc0, d_kernel, d_recurrent, d_bias
+
+
 def _trained_sequence(x_flat, lengths, h0, c0, kernel, recurrent_kernel, bias):
     """Input projection and recurrence with a hand-written backward pass (training).
 
@@ -114,91 +264,23 @@ def _trained_sequence(x_flat, lengths, h0, c0, kernel, recurrent_kernel, bias):
     Returns:
         (h of every step `[T, B, U]`, final h `[B, U]`, final c `[B, U]`).
     """
-    batch, units = tf.shape(h0)[0], tf.shape(h0)[1]
+    batch = tf.shape(h0)[0]
     steps = tf.shape(x_flat)[0] // batch
-    dtype = h0.dtype
-
-    def arrays(count, size=steps):
-        return [tf.TensorArray(dtype, size=size, clear_after_read=False) for _ in range(count)]
 
     @tf.custom_gradient
     def run(x_flat, h0, c0, kernel, recurrent_kernel, bias):
-        p_if, p_go = _projection(x_flat, kernel, bias, steps, batch)
-        k_if, k_go = tf.split(recurrent_kernel, 2, axis=1)
-        # live[t, b]: step t is a real step of sequence b; the final states follow it.
-        live = (tf.range(steps)[:, None] < lengths[None, :])[:, :, None]
-
-        def step(t, h, c, c_last, saved, hs):
-            c_prev = c
-            z_if = p_if[t] + tf.matmul(h, k_if)
-            z_go = p_go[t] + tf.matmul(h, k_go)
-            cell = _cell(z_if, z_go, c)
-            h, c, s_if, g, o = (cell[k] for k in ("h", "c", "s_if", "g", "o"))
-            # The backward pass needs, per step, dz = [dc, dc] * factors_if and
-            # [dc, dh] * factors_go, and dc += dh * o * (1 - tanh(c)^2). The factors are
-            # computed here, beside the recurrence (they do not hold up the next step),
-            # which leaves the backward loop a short chain of ops per step. Written with
-            # the fewest ops: i (1 - g^2) = i - (i g) g, tanh(c) o (1 - o) = h - h o,
-            # o (1 - tanh(c)^2) = o - h tanh(c).
-            factors_if = (s_if - s_if * s_if) * tf.concat([g, c_prev], axis=1)
-            factors_go = tf.concat([cell["i"] - cell["i_g"] * g, h - h * o], axis=1)
-            output_factor = o - h * cell["tanh_c"]
-            # TensorArray writes keep references, not copies.
-            values = (factors_if, factors_go, output_factor, cell["f"])
-            saved = [ta.write(t, v) for ta, v in zip(saved, values, strict=True)]
-            c_last = tf.where(live[t], c, c_last)
-            return t + 1, h, c, c_last, saved, hs.write(t + 1, h)
-
-        hs = arrays(1, steps + 1)[0].write(0, h0)  # h_{t-1} for every step, then h_T
-        _, _, _, c_last, saved, hs = tf.while_loop(
-            lambda t, *_: t < steps, step, (0, h0, c0, c0, arrays(4), hs)
-        )
-        h_all = hs.stack()
+        projected = _projection(x_flat, kernel, bias, steps, batch)
+        recurrent_halves = tf.split(recurrent_kernel, 2, axis=1)
+        h_all, c_last, saved = _saving_recurrence(projected, h0, c0, recurrent_halves, lengths)
         h_prev, _ = tf.split(h_all, [steps, 1])
         _, h_seq = tf.split(h_all, [1, steps])
         h_last = tf.gather_nd(h_all, tf.stack([lengths, tf.range(batch)], axis=1))
 
         def grad(d_h_seq, d_h_last, d_c_last):
-            factors_if, factors_go, output_factor, forget = saved
-            # The final states' gradients enter at each sequence's last real step (or go
-            # straight to the initial states for empty sequences).
-            at_last = tf.cast(tf.equal(tf.range(steps)[:, None], lengths[None, :] - 1), dtype)
-            d_h_steps = d_h_seq + at_last[:, :, None] * d_h_last[None]
-            d_c_steps = at_last[:, :, None] * d_c_last[None]
-            empty = tf.cast(tf.equal(lengths, 0), dtype)[:, None]
-            k_if_t, k_go_t = tf.transpose(k_if), tf.transpose(k_go)
-
-            def back(t, dh, dc, dz_if, dz_go):
-                dh = dh + d_h_steps[t]
-                dc = dc + d_c_steps[t] + dh * output_factor.read(t)
-                z_if = tf.concat([dc, dc], axis=1) * factors_if.read(t)
-                z_go = tf.concat([dc, dh], axis=1) * factors_go.read(t)
-                dh = tf.matmul(z_if, k_if_t) + tf.matmul(z_go, k_go_t)
-                return t - 1, dh, dc * forget.read(t), dz_if.write(t, z_if), dz_go.write(t, z_go)
-
-            zeros = tf.zeros_like(h0)
-            _, dh0, dc0, dz_if, dz_go = tf.while_loop(
-                lambda t, *_: t >= 0, back, (steps - 1, zeros, zeros, *arrays(2))
+            upstream = (d_h_seq, d_h_last, d_c_last)
+            return _sequence_gradients(
+                upstream, saved, lengths, x_flat, h_prev, kernel, recurrent_halves
             )
-            dz_if = tf.reshape(dz_if.stack(), [-1, 2 * units])
-            dz_go = tf.reshape(dz_go.stack(), [-1, 2 * units])
-            x_kernel_if, x_kernel_go = tf.split(kernel, 2, axis=1)
-            d_x = tf.matmul(dz_if, x_kernel_if, transpose_b=True) + tf.matmul(
-                dz_go, x_kernel_go, transpose_b=True
-            )
-            h_prev_flat = tf.reshape(h_prev, [-1, units])
-            # Weight gradients: sums over all steps, one product per half.
-            d_kernel, d_recurrent, d_bias = (
-                tf.concat([op(dz_if), op(dz_go)], axis=-1)
-                for op in (
-                    lambda dz: tf.matmul(x_flat, dz, transpose_a=True),
-                    lambda dz: tf.matmul(h_prev_flat, dz, transpose_a=True),
-                    lambda dz: tf.reduce_sum(dz, axis=0),
-                )
-            )
-            dh0 = dh0 + empty * d_h_last
-            dc0 = dc0 + empty * d_c_last
-            return d_x, dh0, dc0, d_kernel, d_recurrent, d_bias
 
         return (h_seq, h_last, c_last), grad
 
@@ -291,6 +373,8 @@ def _uses_fast_kernel(layer: keras.layers.LSTM) -> bool:
         and not tf.config.list_logical_devices("GPU")  # Keras picks cuDNN there
         and not layer.unroll
         and not cell.recurrent_dropout
+        # implementation=1 draws one input dropout mask per gate, which this kernel does not.
+        and not (getattr(cell, "implementation", 2) == 1 and cell.dropout)
         and cell.activation is keras.activations.tanh
         and cell.recurrent_activation is keras.activations.sigmoid
     )
@@ -302,8 +386,11 @@ class LSTM(keras.layers.LSTM):
 
     Takes the same arguments as `keras.layers.LSTM` and has the same weights; a model saved
     with it loads with `keras_seq2seq` imported. The fast kernel is used on the TensorFlow
-    backend without a GPU, with the default activations, `recurrent_dropout=0` and
-    `unroll=False`; otherwise the layer runs exactly as `keras.layers.LSTM`.
+    backend without a GPU, with the default activations, `recurrent_dropout=0`,
+    `unroll=False` and `stateful=False`; otherwise the layer runs exactly as
+    `keras.layers.LSTM`. It hooks in through the public `call` and does there what Keras's
+    `RNN.call` does for this layer: default (zero) initial states, input dropout, the
+    output format of `return_sequences` and `return_state`.
 
     Example:
     >>> layer = LSTM(4, return_sequences=True)
@@ -311,21 +398,46 @@ class LSTM(keras.layers.LSTM):
     TensorShape([1, 3, 4])
     """
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not _uses_fast_kernel(self):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        """Runs the layer as `keras.layers.LSTM.call` does, with the fast kernel if it applies.
+
+        Args:
+            sequences: float `[B, T, D]`.
+            initial_state: list of two float `[B, U]` (h, c), or None for zeros.
+            mask: bool `[B, T]` (or a list whose first element is), or None. The fast kernel
+                needs right-padded sequences.
+            training: bool. Applies input dropout and uses the hand-written backward pass.
+
+        Returns:
+            as `keras.layers.LSTM`: the outputs (`[B, T, U]` with `return_sequences`, else
+            `[B, U]`), followed by the final h and c with `return_state`.
+        """
+        # Stateful layers keep their states in variables that Keras reads and assigns.
+        if self.stateful or not _uses_fast_kernel(self):
+            return super().call(
+                sequences, initial_state=initial_state, mask=mask, training=training
+            )
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if training and self.dropout:
-            # One input dropout mask per sequence, as Keras applies it at every step.
-            keep = self.cell.get_dropout_mask(sequences[:, 0, :])
-            sequences = sequences * tf.expand_dims(keep, 1)
+        if initial_state is None:
+            initial_state = self.get_initial_state(keras.ops.shape(sequences)[0])
         dtype = sequences.dtype
+        h0, c0 = (
+            tf.cast(keras.ops.convert_to_tensor(state, self.cell.compute_dtype), dtype)
+            for state in initial_state
+        )
+        # Keras draws the input dropout mask on every call, training or not (so the layer's
+        # random stream stays that of keras.layers.LSTM), and uses one mask per sequence
+        # for all its steps.
+        keep = self.cell.get_dropout_mask(sequences[:, 0, :])
+        self.cell.reset_dropout_mask()
+        if training and self.dropout:
+            sequences = sequences * tf.expand_dims(keep, 1)
         bias = tf.cast(self.cell.bias, dtype) if self.cell.use_bias else None
         outputs, h, c = lstm_sequence(
             sequences,
-            tf.cast(initial_state[0], dtype),
-            tf.cast(initial_state[1], dtype),
+            h0,
+            c0,
             tf.cast(self.cell.kernel, dtype),
             tf.cast(self.cell.recurrent_kernel, dtype),
             bias,
@@ -335,6 +447,8 @@ class LSTM(keras.layers.LSTM):
             # from them) then hold no gradient function.
             fast_gradient=training is True,
         )
-        if not self.return_sequences:
-            outputs = tf.expand_dims(h, 1)
-        return h, outputs, [h, c]
+        output = outputs if self.return_sequences else h
+        output, h, c = (tf.cast(x, self.compute_dtype) for x in (output, h, c))
+        if self.return_state:
+            return output, h, c
+        return output

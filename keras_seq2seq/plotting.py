@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.decode_options import DecodeOptions
 from keras_seq2seq.inference import Translator, load
 from keras_seq2seq.text.vocabulary import END, END_ID, PAD_ID
 
@@ -23,14 +24,15 @@ def _label(token: str) -> str:
 
 
 def attention_tokens(
-    translator: Translator, text: str, *, beam_width: int = 1
+    translator: Translator, text: str, options: DecodeOptions | None = None, **option_kwargs
 ) -> tuple[list[str], list[str], np.ndarray]:
     """Decodes `text` and returns its tokens and the attention weights of the best output.
 
     Args:
         translator: Translator of a model with attention.
         text: str. The source text.
-        beam_width: int. 1 is greedy search. Defaults to `1`.
+        options: DecodeOptions or None. How to decode. Defaults to greedy search.
+        **option_kwargs: DecodeOptions fields, when `options` is None.
 
     Returns:
         `(source_tokens, output_tokens, weights)`: the source tokens the model saw
@@ -39,16 +41,18 @@ def attention_tokens(
 
     Raises:
         TypeError: `text` is not a str.
-        ValueError: the model has no attention, or `beam_width` is out of range.
+        ValueError: the model has no attention, or an option is out of range.
     """
     if not isinstance(text, str):
         raise TypeError(f"`text` must be a str. Received: {type(text).__name__}")
     if not translator.has_attention:
         raise ValueError(
-            "This model has no attention (config.model.attention='none'), so there is nothing "
-            "to plot. Train one with `--attention dot` or `--attention additive`."
+            "This model has no attention weights to plot (an rnn model trained with "
+            "`--attention none`, or an architecture without attention). Train one with "
+            "`--attention dot` or `--attention additive`."
         )
-    (decoded,) = translator.decode([text], beam_width=beam_width)
+    options = DecodeOptions.coerce(options, **option_kwargs)
+    (decoded,) = translator.decode([text], options)
     source_ids = decoded.source_ids[0]
     source_length = int(np.count_nonzero(source_ids != PAD_ID))
     pieces = translator.source_tokenizer.tokenize_to_strings(tf.constant([text])).to_list()[0]
@@ -66,9 +70,10 @@ def attention_tokens(
 def plot_attention(
     translator: Translator | str | os.PathLike,
     text: str,
+    options: DecodeOptions | None = None,
     *,
     output: str | os.PathLike | None = None,
-    beam_width: int = 1,
+    **option_kwargs: Any,
 ) -> Any:
     """Draws the attention weights of the decoded `text` as a heat map.
 
@@ -78,17 +83,17 @@ def plot_attention(
     Args:
         translator: a Translator, or a model path as `inference.load` takes it.
         text: str. The source text.
+        options: DecodeOptions or None. How to decode. Defaults to greedy search.
         output: str, Path or None. Save the figure there (format from the suffix, e.g.
             `.png`, `.svg`, `.pdf`; parent directories are created). Defaults to `None`.
-        beam_width: int. 1 is greedy search. Defaults to `1`.
+        **option_kwargs: DecodeOptions fields (`beam_width=4`), when `options` is None.
 
     Returns:
         matplotlib.figure.Figure.
 
     Raises:
         TypeError: `text` is not a str.
-        ValueError: the model has no attention (`config.model.attention == "none"`), or
-            `beam_width` is out of range.
+        ValueError: the model has no attention, or an option is out of range.
         FileNotFoundError: the model path holds no model.
 
     Example:
@@ -100,7 +105,7 @@ def plot_attention(
     if not isinstance(translator, Translator):
         translator = load(translator)
     source_tokens, output_tokens, weights = attention_tokens(
-        translator, text, beam_width=beam_width
+        translator, text, options, **option_kwargs
     )
     cell = 0.3 if max(len(t) for t in source_tokens + output_tokens) <= 3 else 0.5
     figure = Figure(

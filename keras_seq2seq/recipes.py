@@ -6,71 +6,125 @@ A dataset argument is either a builtin name (`dates`, `cmudict`, `pinyin`) or a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from keras_seq2seq.config import TextConfig, TrainConfig
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS, load_dataset
 from keras_seq2seq.data.readers import read_pairs
 
-# Settings that reach the quality quoted in the README for each builtin dataset; any of them can
-# be overridden from the CLI or the Python API.
+SECTIONS = ("model", "source_text", "target_text", "train")
+"""The parts of a recipe: model options (per architecture), each side's text, training."""
+
+# Settings that reach the quality quoted in the README for each builtin dataset: partial
+# configs, merged by `resolve_settings` over the library defaults; any of them can be
+# overridden from the CLI or the Python API. `model` holds the options of each architecture.
 RECIPES: dict[str, dict[str, Any]] = {
     "dates": {
-        "source_tokenizer": "char",
-        "target_tokenizer": "char",
-        "model": {"units": 128, "embedding_dim": 32, "attention": "dot"},
-        "epochs": 10,
-        "batch_size": 128,
-        "learning_rate": 2e-3,
-        "max_source_length": 64,
-        "max_target_length": 16,
+        "source_text": {"tokenizer": "char", "max_length": 64},
+        "target_text": {"tokenizer": "char", "max_length": 16},
+        "train": {"epochs": 10, "batch_size": 128, "learning_rate": 2e-3},
+        "model": {"rnn": {"units": 128, "embedding_dim": 32, "attention": "dot"}},
     },
     "cmudict": {
-        "source_tokenizer": "char",
-        "target_tokenizer": "word",
+        "source_text": {"tokenizer": "char", "max_length": 48},
+        "target_text": {"tokenizer": "word", "max_length": 48},
+        "train": {"epochs": 20, "batch_size": 128, "learning_rate": 2e-3},
         "model": {
-            "units": 256,
-            "embedding_dim": 64,
-            "attention": "dot",
-            "num_layers": 2,
-            "bidirectional": True,
-            "dropout": 0.2,
+            "rnn": {
+                "units": 256,
+                "embedding_dim": 64,
+                "attention": "dot",
+                "num_layers": 2,
+                "bidirectional": True,
+                "dropout": 0.2,
+            },
         },
-        "epochs": 20,
-        "batch_size": 128,
-        "learning_rate": 2e-3,
-        "max_source_length": 48,
-        "max_target_length": 48,
     },
     "pinyin": {
-        "source_tokenizer": "char",
-        "target_tokenizer": "word",
-        "model": {"units": 256, "embedding_dim": 64, "attention": "dot"},
-        "epochs": 15,
-        "batch_size": 64,
-        "max_source_length": 32,
-        "max_target_length": 32,
+        "source_text": {"tokenizer": "char", "max_length": 32},
+        "target_text": {"tokenizer": "word", "max_length": 32},
+        "train": {"epochs": 15, "batch_size": 64},
+        "model": {"rnn": {"units": 256, "embedding_dim": 64, "attention": "dot"}},
     },
 }
 
-DEFAULT_RECIPE: dict[str, Any] = {
-    "source_tokenizer": "char",
-    "target_tokenizer": "char",
-    "model": {},
-    "epochs": 10,
-    "batch_size": 64,
-    "max_source_length": 128,
-    "max_target_length": 128,
-}
+DEFAULT_ARCHITECTURE = "rnn"
+
+
+class Settings(NamedTuple):
+    """Everything `train` needs besides the data, after merging."""
+
+    model_options: dict[str, Any]
+    source_text: TextConfig
+    target_text: TextConfig
+    train: TrainConfig
 
 
 def is_builtin(dataset: str) -> bool:
     return dataset in BUILTIN_DATASETS
 
 
-def recipe_for(dataset: str) -> dict[str, Any]:
-    """The documented settings for a builtin dataset, or general defaults for a file."""
-    return RECIPES.get(dataset, DEFAULT_RECIPE)
+def recipe_for(dataset: str | None) -> dict[str, Any]:
+    """The recipe (partial settings) of a builtin dataset; `{}` for a file or None."""
+    return RECIPES.get(dataset, {}) if dataset is not None else {}
+
+
+def _given(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The entries of `values` that were given (None means not given)."""
+    return {key: value for key, value in (values or {}).items() if value is not None}
+
+
+def resolve_settings(
+    dataset: str | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> Settings:
+    """Merges settings: an override wins over the dataset's recipe, which wins over defaults.
+
+    Args:
+        dataset: str or None. A builtin dataset name (its recipe applies) or anything else
+            (a file path: no recipe).
+        overrides: dict from section (`"model"`, `"source_text"`, `"target_text"`,
+            `"train"`) to settings; entries that are None count as not given. The model
+            section may name the `architecture` (default `"rnn"`), whose recipe options apply.
+
+    Returns:
+        Settings; the configs are validated, model options are checked by `train`.
+
+    Raises:
+        ValueError: an unknown section or setting, or a setting out of range.
+        TypeError: a setting of the wrong type.
+
+    Example:
+    >>> resolve_settings("dates", {"train": {"batch_size": 32}}).train.batch_size
+    32
+    >>> resolve_settings("dates").train.batch_size
+    128
+    >>> resolve_settings(None).train.batch_size
+    64
+    """
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"Unknown settings section(s) {unknown}. Sections: {list(SECTIONS)}.")
+    recipe = recipe_for(dataset)
+    model = _given(overrides.get("model"))
+    architecture = model.pop("architecture", DEFAULT_ARCHITECTURE)
+    merged = {
+        section: {**recipe.get(section, {}), **_given(overrides.get(section))}
+        for section in ("source_text", "target_text", "train")
+    }
+    model_options = {
+        "architecture": architecture,
+        **recipe.get("model", {}).get(architecture, {}),
+        **model,
+    }
+    return Settings(
+        model_options=model_options,
+        source_text=TextConfig.from_dict(merged["source_text"]),
+        target_text=TextConfig.from_dict(merged["target_text"]),
+        train=TrainConfig.from_dict(merged["train"]),
+    )
 
 
 def load_pairs(

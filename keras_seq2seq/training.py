@@ -40,6 +40,7 @@ from keras_seq2seq.run_dir import (
     TARGET_VOCAB_FILE,
     save_vocabularies,
 )
+from keras_seq2seq.schedules import make_learning_rate, plateau_callback
 from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_vocabulary
 from keras_seq2seq.text.vocabulary import load_vocabulary
 
@@ -62,12 +63,12 @@ def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
     neither underflow nor overflow).
 
     Args:
-        model: keras.Model. The training model of `build_seq2seq`.
-        train_config: TrainConfig. Learning rate, clipping, label smoothing, mixed
-            precision, XLA.
+        model: keras.Model. The training model of an architecture.
+        train_config: TrainConfig. Learning rate and its schedule, clipping, label
+            smoothing, mixed precision, XLA.
     """
     optimizer = keras.optimizers.Adam(
-        learning_rate=train_config.learning_rate,
+        learning_rate=make_learning_rate(train_config),
         clipnorm=train_config.clipnorm or None,
     )
     if precision_policy(train_config.mixed_precision) == "mixed_float16":
@@ -169,6 +170,7 @@ def _fit_callbacks(
     extra_callbacks: list[keras.callbacks.Callback],
     monitor: str,
 ) -> list[keras.callbacks.Callback]:
+    """The callbacks of `fit`, in the order they must run (they share one `logs` dict)."""
     fit_callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(write_dir / BACKUP_DIR)),
         distribute.SyncWithChief(strategy),
@@ -182,11 +184,22 @@ def _fit_callbacks(
         keras.callbacks.TensorBoard(str(write_dir / LOGS_DIR), write_graph=False),
         _HistoryWriter(write_dir / HISTORY_FILE),
     ]
+    plateau = plateau_callback(config.train, monitor)
+    if plateau is not None:
+        fit_callbacks.append(plateau)
     if config.train.patience:
         fit_callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=config.train.patience)
         )
     return fit_callbacks
+
+
+def _check_batch_size(train_config: TrainConfig, strategy: tf.distribute.Strategy) -> None:
+    if train_config.batch_size < strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"`batch_size` is the global batch, split over {strategy.num_replicas_in_sync} "
+            f"replicas: it must be at least that. Received: batch_size={train_config.batch_size}"
+        )
 
 
 def train(
@@ -250,11 +263,7 @@ def train(
     # First: a multi-worker strategy can only be created before TensorFlow runs anything.
     strategy = distribute.get_strategy(strategy)
     train_config = train_config or TrainConfig()
-    if train_config.batch_size < strategy.num_replicas_in_sync:
-        raise ValueError(
-            f"`batch_size` is the global batch, split over {strategy.num_replicas_in_sync} "
-            f"replicas: it must be at least that. Received: batch_size={train_config.batch_size}"
-        )
+    _check_batch_size(train_config, strategy)
     options = _checked_model_options(model_options)
     if len(train_pairs) == 0:
         raise ValueError("No training pairs: the dataset is empty.")
@@ -276,6 +285,10 @@ def train(
         distribute.data_fingerprint(train_pairs, [source_tok.vocabulary, target_tok.vocabulary]),
     )
     model_config = ModelConfig(source_tok.vocabulary_size, target_tok.vocabulary_size, **options)
+    architecture = get_architecture(model_config.architecture)
+    architecture.check_vocabularies(
+        architecture.parse_options(model_config), source_tok.vocabulary, target_tok.vocabulary
+    )
     config = RunConfig(model_config, source_text, target_text, train_config)
     config.save(write_dir / CONFIG_FILE)
     train_data, validation_data = _datasets(
@@ -283,21 +296,13 @@ def train(
     )
     # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
     with strategy.scope():
-        model = get_architecture(model_config.architecture).build(
-            model_config, mixed_precision=train_config.mixed_precision
-        )
+        model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
         compile_model(model.training, train_config)
     distribute.prepare_model(model.training, strategy, train_data)
     extra_callbacks = list(callbacks)
     if decoded_metrics_pairs is not None:
         extra_callbacks.insert(
-            0,
-            DecodedMetricsCallback(
-                decoded_metrics_pairs,
-                source_tokenizer=source_tok,
-                target_tokenizer=target_tok,
-                config=config,
-            ),
+            0, DecodedMetricsCallback(decoded_metrics_pairs, source_tok, target_tok, config)
         )
     monitor = "val_loss" if validation_data is not None else "loss"
     _fit(

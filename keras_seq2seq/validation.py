@@ -101,11 +101,11 @@ def check_number(
         description = "a positive finite number" if positive else "a non-negative finite number"
     if not is_number(value):
         raise TypeError(f"{_message(name, description, value)} of type {type(value).__name__}.")
-    value = float(value)
-    low_ok = value > 0 if positive else value >= 0
-    if not math.isfinite(value) or not low_ok or (maximum is not None and value > maximum):
+    number = float(value)
+    low_ok = number > 0 if positive else number >= 0
+    if not math.isfinite(number) or not low_ok or (maximum is not None and number > maximum):
         raise ValueError(f"{_message(name, description, value)}.")
-    return value
+    return number
 
 
 def check_fraction(name: str, value: Any, *, inclusive_high: bool = False) -> float:
@@ -123,10 +123,10 @@ def check_fraction(name: str, value: Any, *, inclusive_high: bool = False) -> fl
     description = f"a number in [0, {upper}"
     if not is_number(value):
         raise TypeError(f"{_message(name, description, value)} of type {type(value).__name__}.")
-    value = float(value)
-    if not (value >= 0.0 and (value <= 1.0 if inclusive_high else value < 1.0)):
+    number = float(value)
+    if not (number >= 0.0 and (number <= 1.0 if inclusive_high else number < 1.0)):
         raise ValueError(f"{_message(name, description, value)}.")
-    return value
+    return number
 
 
 def check_bool(name: str, value: Any) -> bool:

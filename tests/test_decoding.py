@@ -26,10 +26,12 @@ MODES = ["eager", "graph"]
 # Fake step functions.
 #
 # A table has shape [examples, steps, V, V]: table[e, t, prev] is the next-token distribution of
-# example e at step t after token prev (the last step's rows repeat for later steps). The state
-# carries the step counter, the example id and optionally an "attention" vector that encodes the
-# path: attention_t = 0.5 * attention_{t-1} + one_hot(token fed at step t). Because it is read
-# back from the state, it only comes out right if the decoder reorders the state with the beams.
+# example e at step t after token prev (the last step's rows repeat for later steps); the step
+# comes from the `time` argument, so the tables only come out right if the decoders pass it. The
+# state carries the example id, a step counter (checked against `time`) and optionally a "path"
+# vector returned as the attention: path_t = 0.5 * path_{t-1} + one_hot(token fed at step t).
+# Because it is read back from the state, it only comes out right if the decoder reorders the
+# state with the beams.
 
 
 def rows(spec, num_steps=1):
@@ -65,16 +67,19 @@ def make_step_fn(table, calls=None):
     log_table = tf.math.log(tf.constant(table, tf.float32))
     last_step = table.shape[1] - 1
 
-    def step_fn(tokens, state):
+    def step_fn(tokens, state, time):
         if calls is not None:
             calls.append(1)
-        step = tf.minimum(state["step"], last_step)
+        tf.debugging.assert_equal(state["step"], time, message="time differs from the step count")
+        step = tf.fill(tf.shape(tokens), tf.minimum(time, last_step))
         log_probs = tf.gather_nd(log_table, tf.stack([state["example"], step, tokens], axis=1))
         new_state = dict(state, step=state["step"] + 1)
-        if "attention" in state:
-            vocabulary_size = tf.shape(state["attention"])[1]
-            new_state["attention"] = 0.5 * state["attention"] + tf.one_hot(tokens, vocabulary_size)
-        return log_probs, new_state
+        attention = None
+        if "path" in state:
+            vocabulary_size = tf.shape(state["path"])[1]
+            new_state["path"] = 0.5 * state["path"] + tf.one_hot(tokens, vocabulary_size)
+            attention = new_state["path"]
+        return log_probs, new_state, attention
 
     return step_fn
 
@@ -83,7 +88,7 @@ def make_state(examples, attention=False, vocabulary_size=V):
     examples = tf.constant(examples, tf.int32)
     state = {"step": tf.zeros_like(examples), "example": examples}
     if attention:
-        state["attention"] = tf.zeros([len(examples), vocabulary_size])
+        state["path"] = tf.zeros([len(examples), vocabulary_size])
     return state
 
 
@@ -243,9 +248,9 @@ def test_greedy_zero_cap_generates_nothing(mode):
 def test_greedy_accepts_any_nested_state():
     table = tf.math.log(tf.constant(GREEDY_TABLE[0, 0], tf.float32))
 
-    def step_fn(tokens, state):
+    def step_fn(tokens, state, time):
         hidden, (cell,) = state
-        return tf.gather(table, tokens), (hidden + 1.0, (cell,))
+        return tf.gather(table, tokens), (hidden + 1.0, (cell,)), None
 
     state = (tf.zeros([3, 2]), (tf.zeros([3, 4, 1]),))
     result = greedy_search(step_fn, state, start_id=START, end_id=END, max_length=5)
@@ -653,8 +658,8 @@ def test_sample_without_seed_runs():
 # Argument validation.
 
 
-def _dummy_step_fn(tokens, state):
-    return tf.zeros([tf.shape(tokens)[0], V]), state
+def _dummy_step_fn(tokens, state, time):
+    return tf.zeros([tf.shape(tokens)[0], V]), state, None
 
 
 DUMMY_STATE = {"h": tf.zeros([2, 3])}
@@ -756,9 +761,9 @@ def test_sample_search_argument_errors(kwargs, error, message):
             "same leading (batch) dimension. Received leading dimensions [2, 3].",
         ),
         (
-            {"initial_state": {"attention": tf.zeros([2, 3, 4])}},
+            {"step_fn": lambda tokens, state, time: (tf.zeros([2, V]), state, tf.zeros([2, 3, 4]))},
             ValueError,
-            '`initial_state["attention"]` must have shape [batch, source_length].',
+            "attention weights of shape [batch, source_length] (or None). Received shape",
         ),
         (
             {"max_lengths": tf.zeros([2, 1], tf.int32)},
@@ -771,14 +776,18 @@ def test_sample_search_argument_errors(kwargs, error, message):
             "`max_lengths` must be an integer tensor of shape [batch]. Received dtype float32.",
         ),
         ({"step_fn": "not callable"}, TypeError, "`step_fn` must be a callable"),
-        ({"step_fn": lambda tokens, state: state}, TypeError, "`step_fn` must return a pair"),
         (
-            {"step_fn": lambda tokens, state: (tf.zeros([2, V]), [state])},
+            {"step_fn": lambda tokens, state, time: (tf.zeros([2, V]), state)},
+            TypeError,
+            "`step_fn` must return a triple",
+        ),
+        (
+            {"step_fn": lambda tokens, state, time: (tf.zeros([2, V]), [state], None)},
             ValueError,
             "`step_fn` must return a new state with the same structure",
         ),
         (
-            {"step_fn": lambda tokens, state: (tf.zeros([2]), state)},
+            {"step_fn": lambda tokens, state, time: (tf.zeros([2]), state, None)},
             ValueError,
             "log-probabilities of shape [batch, vocabulary_size]. Received shape (2,).",
         ),

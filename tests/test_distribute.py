@@ -338,3 +338,53 @@ def test_workers_with_different_data_are_refused():
 
 if __name__ == "__main__":
     _run_worker(*sys.argv[1:4])
+
+
+def test_private_keras_hooks_still_exist():
+    """The private Keras APIs `distribute` relies on: fails loudly when Keras changes them."""
+    import inspect
+
+    import keras
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    # TrainingModel.build_for_distribution calls `_symbolic_build(data_batch=...)` and skips
+    # `fit`'s `_maybe_symbolic_build(iterator=...)`.
+    assert "data_batch" in inspect.signature(keras.Model._symbolic_build).parameters
+    assert set(inspect.signature(TensorFlowTrainer._maybe_symbolic_build).parameters) >= {
+        "iterator",
+        "data_batch",
+    }
+    assert "_maybe_symbolic_build(iterator=" in inspect.getsource(TensorFlowTrainer.fit)
+    # SyncWithChief reads and writes `_initial_epoch`, which BackupAndRestore sets and `fit`
+    # resumes from.
+    assert "self._initial_epoch" in inspect.getsource(TensorFlowTrainer.fit)
+    source = inspect.getsource(keras.callbacks.BackupAndRestore)
+    assert "self.model._initial_epoch" in source
+
+
+def test_training_model_saves_and_builds_for_distribution(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from keras_seq2seq.distribute import TrainingModel, prepare_model
+
+    inputs = keras.Input((3,))
+    model = TrainingModel(inputs, keras.layers.Dense(2)(inputs), name="m")
+    model.compile(optimizer="adam", loss="mse")
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 3)), np.ones((8, 2)))).batch(4)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    prepare_model(model, tf.distribute.get_strategy(), data)  # default strategy: nothing
+    assert not model._built_for_distribution
+    with strategy.scope():
+        distributed = TrainingModel(inputs, keras.layers.Dense(2)(inputs))
+        distributed.compile(optimizer="adam", loss="mse")
+    prepare_model(distributed, strategy, data)
+    assert distributed.optimizer.built
+    distributed.fit(data, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded) is TrainingModel
+    np.testing.assert_allclose(loaded(np.ones((1, 3))), model(np.ones((1, 3))))
+    plain = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    with pytest.raises(TypeError, match=r"needs the architecture's training model"):
+        prepare_model(plain, strategy, data)

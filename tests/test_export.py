@@ -15,19 +15,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_seq2seq import export as export_lib
+from keras_seq2seq import op_check as op_check_lib
 from keras_seq2seq.cli import main
-from keras_seq2seq.export import (
+from keras_seq2seq.export import export_model, next_version
+from keras_seq2seq.inference import Hypothesis, load
+from keras_seq2seq.op_check import ServingOpsError, check_saved_model_ops, saved_model_op_types
+from keras_seq2seq.run_dir import RUN_FILES
+from keras_seq2seq.serving import (
     BEAM_SIGNATURE,
     SERVING_SIGNATURE,
-    ServingOpsError,
-    check_saved_model_ops,
-    export_model,
-    next_version,
-    saved_model_op_types,
-)
-from keras_seq2seq.inference import RUN_FILES, Hypothesis, load
-from keras_seq2seq.serving import (
     RestTranslator,
     ServingError,
     build_grpc_request,
@@ -351,7 +347,7 @@ def test_failed_save_leaves_no_version(reverse_run, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_failed_op_check_leaves_no_version(reverse_run, tmp_path, monkeypatch):
     # As if the server linked no TF-Text op: the tokenizer's NormalizeUTF8 must be refused.
-    monkeypatch.setattr(export_lib, "TF_TEXT_SERVING_OPS", frozenset())
+    monkeypatch.setattr(op_check_lib, "TF_TEXT_SERVING_OPS", frozenset())
     base = tmp_path / "model"
     with pytest.raises(ServingOpsError, match=r"does not link: NormalizeUTF8"):
         export_model(reverse_run.run_dir, base)
@@ -398,7 +394,7 @@ def test_op_check_accepts_the_export(exported, capsys):
     op_types = check_saved_model_ops(exported)
     assert op_types == saved_model_op_types(exported)
     assert "NormalizeUTF8" in op_types and "While" in op_types
-    assert not set(op_types) & export_lib.PYTHON_CALLBACK_OPS
+    assert not set(op_types) & op_check_lib.PYTHON_CALLBACK_OPS
     assert main(["export", "--check", str(exported)]) == 0
     out = capsys.readouterr().out
     assert "all available in stock TF Serving" in out and "NormalizeUTF8" in out
@@ -453,9 +449,9 @@ def test_op_check_needs_a_saved_model(tmp_path):
 
 @pytest.mark.slow
 def test_core_ops_exclude_tf_text():
-    core = export_lib.core_op_names()
+    core = op_check_lib.core_op_names()
     assert {"While", "StatefulPartitionedCall", "UnicodeTranscode", "PyFunc"} <= core
-    assert not core & export_lib.TF_TEXT_SERVING_OPS
+    assert not core & op_check_lib.TF_TEXT_SERVING_OPS
 
 
 # -- REST bodies and replies ----------------------------------------------------------------
@@ -736,3 +732,47 @@ def test_parse_grpc_response():
     response.outputs["scores"].CopyFrom(tf.make_tensor_proto(np.float32([-0.5])))
     parsed = parse_grpc_response(response)
     assert list(parsed["outputs"]) == [b"cba"] and parsed["scores"].tolist() == [-0.5]
+
+
+REST_WITHOUT_TENSORFLOW = r"""
+import http.server, json, sys, threading
+from keras_seq2seq.serving import RestTranslator
+
+class Reply(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body["signature_name"] == "beam_search":
+            texts = body["inputs"]["inputs"]
+            n = body["inputs"]["n_best"]
+            reply = {"outputs": {"outputs": [[t[::-1]] * n for t in texts],
+                                 "scores": [[-1.0] * n for _ in texts]}}
+        else:
+            reply = {"predictions": [{"outputs": t[::-1], "scores": -1.0}
+                                     for t in body["instances"]]}
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Reply)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+client = RestTranslator(f"http://127.0.0.1:{server.server_address[1]}/v1/models/m")
+greedy = client.translate(["abc", "de"])
+beam = client.translate(["abc"], beam_width=2, n_best=2)
+print(json.dumps({"greedy": greedy, "beam": [[h.text for h in row] for row in beam],
+                  "tensorflow": "tensorflow" in sys.modules}))
+server.shutdown()
+"""
+
+
+def test_rest_client_runs_without_tensorflow():
+    done = subprocess.run(
+        [sys.executable, "-c", REST_WITHOUT_TENSORFLOW], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out == {"greedy": ["cba", "ed"], "beam": [["cba", "cba"]], "tensorflow": False}

@@ -1,5 +1,7 @@
 """The CPU LSTM kernel gives the same outputs, states and gradients as keras.layers.LSTM."""
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -150,3 +152,78 @@ def test_trains_inside_a_tf_function_with_unknown_shapes():
 
     losses = [float(step(x, mask)) for _ in range(30)]
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_keras_lstm_call_keeps_the_signature_the_layer_overrides():
+    # LSTM hooks in by overriding keras.layers.LSTM.call: if Keras changes it, revisit lstm.py.
+    parameters = inspect.signature(keras.layers.LSTM.call).parameters
+    assert [(p.name, p.default) for p in parameters.values()] == [
+        ("self", inspect.Parameter.empty),
+        ("sequences", inspect.Parameter.empty),
+        ("initial_state", None),
+        ("mask", None),
+        ("training", False),
+    ]
+    assert "call" in LSTM.__dict__
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_last_output_and_states_match_keras(training):
+    x, mask = _data(seed=4)
+    ours = LSTM(4, return_state=True)
+    reference = keras.layers.LSTM(4, return_state=True)
+    ours(x)
+    reference(x)
+    reference.set_weights(ours.get_weights())
+    assert _uses_fast_kernel(ours)
+    results = []
+    for layer in (ours, reference):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            output, h, c = layer(x, mask=mask, training=training)
+            loss = tf.reduce_sum(output**2) + tf.reduce_sum(h) + tf.reduce_sum(c * 0.5)
+        results.append([output, h, c, *tape.gradient(loss, [x, *layer.trainable_weights])])
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_decoder_with_initial_state_in_a_functional_model_matches_keras():
+    outputs = {}
+    for lstm in (LSTM, keras.layers.LSTM):
+        source, target = keras.Input((None, 3)), keras.Input((None, 2))
+        _, h, c = lstm(4, return_state=True)(source)
+        decoded = lstm(4, return_sequences=True, return_state=True)(target, initial_state=[h, c])
+        outputs[lstm] = keras.Model([source, target], decoded)
+    outputs[keras.layers.LSTM].set_weights(outputs[LSTM].get_weights())
+    inputs = [_data(batch=2, seed=5)[0], _data(batch=2, dim=2, seed=6)[0]]
+    for got, want in zip(outputs[LSTM](inputs), outputs[keras.layers.LSTM](inputs), strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_input_dropout_matches_keras_with_the_same_seed():
+    x, mask = _data(seed=7)
+    ours = LSTM(4, dropout=0.4, seed=11, return_sequences=True)
+    reference = keras.layers.LSTM(4, dropout=0.4, seed=11, return_sequences=True)
+    ours(x)
+    reference(x)
+    reference.set_weights(ours.get_weights())
+    assert _uses_fast_kernel(ours)
+    for training in (True, False, True):  # the random streams stay in step across calls
+        real = tf.cast(mask, tf.float32)[:, :, None]
+        got = ours(x, mask=mask, training=training) * real
+        want = reference(x, mask=mask, training=training) * real
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_stateful_layer_defers_to_keras():
+    x, _ = _data(batch=2, seed=8)
+    ours = LSTM(3, stateful=True, return_state=True)
+    reference = keras.layers.LSTM(3, stateful=True, return_state=True)
+    ours(x)
+    reference(x)
+    reference.set_weights(ours.get_weights())
+    ours.reset_state()
+    reference.reset_state()
+    for _ in range(2):  # the second call starts from the states the first left
+        for got, want in zip(ours(x), reference(x), strict=True):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)

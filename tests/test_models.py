@@ -33,11 +33,11 @@ def _step_logits(models, config, source, target):
     """Runs the decoder-step model one token at a time under teacher forcing."""
     outputs = models.encoder(tf.constant(source))
     memory, mask, states = outputs[0], outputs[1], list(outputs[2:])
-    n = config.num_layers * states_per_layer(config)
+    n = config.num_layers * states_per_layer(models.options)
     steps = []
     for t in range(target.shape[1]):
         inputs = [tf.constant(target[:, t : t + 1]), *states]
-        if config.attention != "none":
+        if models.options.attention != "none":
             inputs += [tf.identity(memory), tf.identity(mask)]
         out = models.decoder_step(inputs)
         steps.append(out[0].numpy())
@@ -55,6 +55,26 @@ def test_step_model_reproduces_training_logits(options):
     step = _step_logits(models, config, source, target)
     valid = target != 0
     assert np.abs(step[valid] - logits[valid]).max() <= 1e-5
+
+
+@pytest.mark.parametrize("options", [VARIANTS[0], VARIANTS[2], VARIANTS[5]])
+def test_interface_step_reproduces_training_log_probs(options):
+    config = ModelConfig(30, 20, units=8, embedding_dim=6, **options)
+    model = build_seq2seq(config)
+    source, target = _batch(1)
+    expected = tf.nn.log_softmax(model.training([source, target]), axis=-1).numpy()
+    state, context = model.encode(tf.constant(source), max_length=target.shape[1])
+    for t in range(target.shape[1]):
+        log_probs, state, attention = model.step(
+            tf.constant(target[:, t]), state, context, tf.constant(t)
+        )
+        valid = target[:, t] != 0
+        assert np.abs(log_probs.numpy()[valid] - expected[valid, t]).max() <= 1e-5
+        assert (attention is None) == (options.get("attention") == "none")
+        if attention is not None:
+            # Weights over the source: zero on padding, summing to one.
+            np.testing.assert_allclose(attention.numpy().sum(axis=1), 1.0, rtol=1e-5)
+            assert (attention.numpy()[source == 0] == 0).all()
 
 
 def test_inference_models_share_weights_with_training_model():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from keras_seq2seq.config import TrainConfig
-from keras_seq2seq.inference import load, resolve_run_dir
+from keras_seq2seq.inference import load
+from keras_seq2seq.run_dir import resolve_run_dir
 from keras_seq2seq.training import train
 from tests.conftest import reverse_pairs
 
@@ -57,7 +58,7 @@ def test_beam_search_and_n_best(reverse_run):
         ({"beam_width": 0}, r"`beam_width` must be a positive integer. Received: beam_width=0"),
         ({"beam_width": 2, "n_best": 3}, r"`n_best` must be at most 2"),
         ({"max_length": -1}, r"`max_length` must be a positive integer"),
-        ({"length_penalty": -0.5}, r"`length_penalty` must be a finite number >= 0"),
+        ({"length_penalty": -0.5}, r"`length_penalty` must be a non-negative finite number"),
         ({"batch_size": 0}, r"`batch_size` must be a positive integer"),
     ],
 )
@@ -120,11 +121,13 @@ def test_beam_width_one_equals_greedy_on_trained_model(reverse_run):
 
     translator = load(reverse_run.run_dir)
     texts = [source for source, _ in reverse_pairs(64, seed=11, max_len=12)] + [""]
-    state, context = translator.encode(translator.encode_source(tf.constant(texts)))
+    state, context = translator.model.encode(translator.encode_source(tf.constant(texts)), 20)
     step = translator.step_function(context)
     common = {"start_id": START_ID, "end_id": END_ID, "max_length": 20}
     greedy = greedy_search(step, state, **common)
-    beam = beam_search(step, state, beam_width=1, **common)
+    beam = beam_search(
+        step, state, beam_width=1, reorder_fn=translator.model.reorder_state, **common
+    )
     np.testing.assert_array_equal(beam.ids[:, 0].numpy(), greedy.ids.numpy())
     np.testing.assert_array_equal(beam.scores[:, 0].numpy(), greedy.scores.numpy())
     np.testing.assert_array_equal(beam.lengths[:, 0].numpy(), greedy.lengths.numpy())
@@ -167,9 +170,12 @@ def test_sampling_is_seeded_and_low_temperature_is_greedy(reverse_run):
     assert hot != greedy
     with pytest.raises(ValueError, match=r"use beam_width=1"):
         translator.translate(texts, temperature=1.0, beam_width=2)
-    with pytest.raises(ValueError, match=r"`temperature` must be a positive number"):
+    with pytest.raises(ValueError, match=r"`temperature` must be a positive finite number"):
         translator.translate(texts, temperature=0.0)
     with pytest.raises(ValueError, match=r"also pass `temperature`"):
         translator.translate(texts, top_k=3)
-    with pytest.raises(ValueError, match=r"`max_length_ratio` must be a positive number"):
+    with pytest.raises(
+        ValueError,
+        match=r"`max_length_ratio` must be a positive finite number. Received: max_length_ratio=-1\.",
+    ):
         translator.translate(texts, max_length_ratio=-1)

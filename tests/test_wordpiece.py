@@ -15,15 +15,15 @@ import tensorflow as tf
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import TextConfig, TrainConfig
 from keras_seq2seq.data.readers import read_pairs
-from keras_seq2seq.export import (
+from keras_seq2seq.export import export_model
+from keras_seq2seq.inference import load
+from keras_seq2seq.op_check import (
     PYTHON_CALLBACK_OPS,
-    SERVING_SIGNATURE,
     TF_TEXT_SERVING_OPS,
     check_saved_model_ops,
     core_op_names,
-    export_model,
 )
-from keras_seq2seq.inference import load
+from keras_seq2seq.serving import SERVING_SIGNATURE
 from keras_seq2seq.text import (
     RESERVED_TOKENS,
     UNK_ID,

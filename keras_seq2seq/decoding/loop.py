@@ -146,7 +146,9 @@ def search_loop(
         initial_scores=initial_scores,
     )
     row_offsets = tf.range(batch_size)[:, tf.newaxis] * width
-    collects_attention = []  # set while tracing the body: whether the step gives attention
+    # Set while tracing the body: the static source length of the step's attention, or
+    # False when the step gives none.
+    collects_attention: list = []
 
     def cond(v):
         return tf.logical_and(v["step"] < max_length, tf.logical_not(tf.reduce_all(v["finished"])))
@@ -168,7 +170,7 @@ def search_loop(
                 attention = tf.gather(attention, rows)
         tokens = tf.where(finished, PAD_ID, chosen.tokens)
         flat_tokens = tf.reshape(tokens, [-1])
-        collects_attention[:] = [attention is not None]
+        collects_attention[:] = [False if attention is None else attention.shape[1]]
         if attention is not None:
             history = _append_attention(history, attention, finished)
         ended = (
@@ -190,10 +192,17 @@ def search_loop(
         return (outputs,)
 
     (final,) = tf.while_loop(cond, body, (loop_vars,), shape_invariants=(invariants,))
+    return _result(final, batch_size, width, collects_attention)
+
+
+def _result(final: dict[str, Any], batch_size, width, collects_attention: list) -> LoopResult:
+    """The final loop values per input and hypothesis."""
     attention = None
-    if collects_attention and collects_attention[0]:
+    if collects_attention and collects_attention[0] is not False:
         shape = tf.concat([[batch_size, width], tf.shape(final["attention"])[1:]], axis=0)
         attention = tf.reshape(final["attention"], shape)
+        static_width = None if tf.is_tensor(width) else width
+        attention.set_shape([None, static_width, None, collects_attention[0]])
     return LoopResult(
         ids=tf.reshape(final["ids"], tf.stack([batch_size, width, -1])),
         lengths=final["lengths"],

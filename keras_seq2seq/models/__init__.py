@@ -1,6 +1,6 @@
 """Architectures behind one interface: build one by name, decode any of them the same way.
 
-Importing this package registers the builtin architectures (`"rnn"`). See
+Importing this package registers the builtin architectures (`"rnn"`, `"transformer"`). See
 `keras_seq2seq.models.base` for the interface.
 """
 
@@ -12,6 +12,7 @@ from keras_seq2seq.models.base import (
     get_architecture,
     register_architecture,
 )
+from keras_seq2seq.models.layers import ReversibleEmbedding, TokenAndPositionEmbedding
 from keras_seq2seq.models.rnn import (
     RNNOptions,
     RNNSeq2Seq,
@@ -19,6 +20,7 @@ from keras_seq2seq.models.rnn import (
     build_seq2seq,
     states_per_layer,
 )
+from keras_seq2seq.models.transformer import TransformerOptions, TransformerSeq2Seq
 
 __all__ = [
     "ARCHITECTURES",
@@ -26,6 +28,10 @@ __all__ = [
     "NoOptions",
     "RNNOptions",
     "RNNSeq2Seq",
+    "ReversibleEmbedding",
+    "TokenAndPositionEmbedding",
+    "TransformerOptions",
+    "TransformerSeq2Seq",
     "build_inference_models",
     "build_model",
     "build_seq2seq",

@@ -100,6 +100,13 @@ class Architecture(abc.ABC):
         del config, options  # nothing to check by default
 
     @classmethod
+    def check_vocabularies(
+        cls, options: Any, source_vocabulary: list[str], target_vocabulary: list[str]
+    ) -> None:
+        """Checks the learned vocabularies against the options (override to add rules)."""
+        del options, source_vocabulary, target_vocabulary  # any pair of vocabularies works
+
+    @classmethod
     def build(cls, config: ModelConfig, *, mixed_precision: bool | str = False) -> Architecture:
         """Builds the training model (and the inference pieces) with fresh weights.
 

@@ -27,6 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_seq2seq.config import ModelConfig
+from keras_seq2seq.distribute import TrainingModel
 from keras_seq2seq.lstm import LSTM
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.validation import check_bool, check_choice, check_int
@@ -178,7 +179,7 @@ def _training_model(config: ModelConfig, options: RNNOptions, dtype) -> keras.Mo
     logits, _, _ = _decode(
         config, options, made.__getitem__, target_ids, states, memory, memory_mask
     )
-    return keras.Model([source_ids, target_ids], logits, name="seq2seq")
+    return TrainingModel([source_ids, target_ids], logits, name="seq2seq")
 
 
 def build_inference_models(

@@ -1,0 +1,327 @@
+"""The Transformer architecture: pre-layer-norm encoder–decoder with an incremental decoder.
+
+Built from Keras layers (`Embedding`, `MultiHeadAttention`, `LayerNormalization`, `Dense`,
+`Dropout`) with sinusoidal positions (no maximum length in the weights), padding masks on the
+source and a causal mask on the target. Pre-layer-norm blocks (Xiong et al. 2020):
+`x + Dropout(Sublayer(LayerNorm(x)))`, with a final LayerNorm after each stack.
+
+Decoding reuses the training model's layers through their public parts
+(`MultiHeadAttention.query_dense` / `key_dense` / `value_dense` / `output_dense`):
+
+- `encode` runs the encoder once and projects the memory into every decoder layer's
+  cross-attention keys and values (the context, tiled once per beam);
+- the state is a self-attention key/value cache per layer, preallocated to `max_length`
+  positions (`[N, max_length, heads, key_dim]`), written at `time`: the `tf.while_loop`
+  shapes never change, and beam search reorders the cache rows with the beams.
+
+Options (`ModelConfig.options`): `heads`, `ffn_dim` (default `4 * units`), `tie_embeddings`
+(one embedding matrix for the source, the target and the output projection; the two
+vocabularies must be the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from keras_seq2seq.config import ModelConfig
+from keras_seq2seq.distribute import TrainingModel
+from keras_seq2seq.models.base import Architecture, register_architecture
+from keras_seq2seq.models.layers import ReversibleEmbedding, TokenAndPositionEmbedding
+from keras_seq2seq.validation import check_bool, check_int
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformerOptions:
+    """Options of the Transformer architecture.
+
+    Args:
+        heads: int. Attention heads; `units` must be a multiple of it. Defaults to `4`.
+        ffn_dim: int or None. Width of the feed-forward layers. Defaults to `4 * units`.
+        tie_embeddings: bool. One embedding matrix for the source, the target and the output
+            projection (needs one vocabulary for both sides). Defaults to `False`.
+
+    Example:
+    >>> TransformerOptions(heads=8).heads
+    8
+    """
+
+    heads: int = 4
+    ffn_dim: int | None = None
+    tie_embeddings: bool = False
+
+    def __post_init__(self) -> None:
+        check_int("heads", self.heads)
+        if self.ffn_dim is not None:
+            check_int("ffn_dim", self.ffn_dim)
+        check_bool("tie_embeddings", self.tie_embeddings)
+
+
+def _ffn_dim(config: ModelConfig, options: TransformerOptions) -> int:
+    return options.ffn_dim or 4 * config.units
+
+
+def _embedding_layers(config: ModelConfig, options: TransformerOptions, dtype) -> dict:
+    units = config.units
+    if options.tie_embeddings:
+        shared = ReversibleEmbedding(
+            config.target_vocabulary_size, units, name="shared_embedding", dtype=dtype
+        )
+        return {"source_embedding": shared, "target_embedding": shared, "output_projection": shared}
+    made = {
+        f"{side}_embedding": layers.Embedding(
+            getattr(config, f"{side}_vocabulary_size"), units, name=f"{side}_embedding", dtype=dtype
+        )
+        for side in ("source", "target")
+    }
+    # float32 logits under mixed precision (see the RNN architecture).
+    made["output_projection"] = layers.Dense(
+        config.target_vocabulary_size, name="output_projection", dtype="float32"
+    )
+    return made
+
+
+def _sublayers(prefix: str, sub: str, config, options, dtype) -> dict:
+    """The layers of one pre-layer-norm block: its LayerNorm and attention or feed-forward."""
+    made = {f"{prefix}_{sub}_norm": layers.LayerNormalization(
+        epsilon=1e-6, name=f"{prefix}_{sub}_norm", dtype=dtype
+    )}  # fmt: skip
+    if sub == "ffn":
+        made[f"{prefix}_ffn_in"] = layers.Dense(
+            _ffn_dim(config, options), activation="relu", name=f"{prefix}_ffn_in", dtype=dtype
+        )
+        made[f"{prefix}_ffn_out"] = layers.Dense(
+            config.units, name=f"{prefix}_ffn_out", dtype=dtype
+        )
+    else:
+        made[f"{prefix}_{sub}_attention"] = layers.MultiHeadAttention(
+            options.heads,
+            config.units // options.heads,
+            dropout=config.dropout,
+            name=f"{prefix}_{sub}_attention",
+            dtype=dtype,
+        )
+    return made
+
+
+def _make_layers(config: ModelConfig, options: TransformerOptions, dtype) -> dict[str, Any]:
+    made = _embedding_layers(config, options, dtype)
+    made["positions"] = TokenAndPositionEmbedding(config.units, name="positions", dtype=dtype)
+    blocks = {"encoder": ("self", "ffn"), "decoder": ("self", "cross", "ffn")}
+    for stack, sublayers in blocks.items():
+        for i in range(config.num_layers):
+            for sub in sublayers:
+                made.update(_sublayers(f"{stack}_{i}", sub, config, options, dtype))
+        made[f"{stack}_norm"] = layers.LayerNormalization(
+            epsilon=1e-6, name=f"{stack}_norm", dtype=dtype
+        )
+    return made
+
+
+def _dropout(config: ModelConfig, made, name: str):
+    # Dropout layers hold no weights, so only the training graph has them: the decoding
+    # pieces, which never drop anything, skip them.
+    if config.dropout > 0 and made.get("training_graph"):
+        return layers.Dropout(config.dropout, name=name, dtype=made["positions"].dtype_policy)
+    return lambda x: x
+
+
+def _residual(config, made, prefix, x, sublayer):
+    """Pre-layer-norm residual block: `x + Dropout(sublayer(LayerNorm(x)))`."""
+    out = sublayer(made[f"{prefix}_norm"](x))
+    return x + _dropout(config, made, f"{prefix}_dropout")(out)
+
+
+def _ffn(made, prefix):
+    return lambda h: made[f"{prefix}_ffn_out"](made[f"{prefix}_ffn_in"](h))
+
+
+def _encoder(config, made, source_ids, source_mask):
+    x = made["positions"](made["source_embedding"](source_ids))
+    x = _dropout(config, made, "source_dropout")(x)
+    attention_mask = ops.expand_dims(source_mask, 1)
+    for i in range(config.num_layers):
+        attention = made[f"encoder_{i}_self_attention"]
+        x = _residual(
+            config,
+            made,
+            f"encoder_{i}_self",
+            x,
+            lambda h, a=attention: a(h, h, attention_mask=attention_mask),
+        )
+        x = _residual(config, made, f"encoder_{i}_ffn", x, _ffn(made, f"encoder_{i}"))
+    return made["encoder_norm"](x)
+
+
+def _decoder(config, made, target_ids, memory, source_mask):
+    y = made["positions"](made["target_embedding"](target_ids))
+    y = _dropout(config, made, "target_dropout")(y)
+    cross_mask = ops.expand_dims(source_mask, 1)
+    for i in range(config.num_layers):
+        self_attention = made[f"decoder_{i}_self_attention"]
+        cross_attention = made[f"decoder_{i}_cross_attention"]
+        y = _residual(
+            config,
+            made,
+            f"decoder_{i}_self",
+            y,
+            lambda h, a=self_attention: a(h, h, use_causal_mask=True),
+        )
+        y = _residual(
+            config,
+            made,
+            f"decoder_{i}_cross",
+            y,
+            lambda h, a=cross_attention: a(h, memory, attention_mask=cross_mask),
+        )
+        y = _residual(config, made, f"decoder_{i}_ffn", y, _ffn(made, f"decoder_{i}"))
+    return _logits(made, made["decoder_norm"](y))
+
+
+def _logits(made, y):
+    projection = made["output_projection"]
+    if isinstance(projection, ReversibleEmbedding):
+        return projection(y, reverse=True)
+    return projection(y)
+
+
+def _attend(query, keys, values, mask, attention: layers.MultiHeadAttention):
+    """Scaled dot-product attention of projected `[N, T, H, K]` tensors; `mask` `[N, T, S]`.
+
+    Returns:
+        (output `[N, T, units]` through the layer's output projection, weights `[N, H, T, S]`).
+    """
+    query = query * ops.cast(1.0 / math.sqrt(attention.key_dim), query.dtype)
+    scores = tf.einsum("nthk,nshk->nhts", query, keys)
+    scores = tf.where(mask[:, tf.newaxis], scores, tf.cast(-1e9, scores.dtype))
+    weights = tf.nn.softmax(scores, axis=-1)
+    combined = tf.einsum("nhts,nshk->nthk", weights, values)
+    return attention.output_dense(combined), weights
+
+
+@register_architecture("transformer")
+class TransformerSeq2Seq(Architecture):
+    """Transformer encoder–decoder (Vaswani et al. 2017) with pre-layer-norm blocks.
+
+    Example:
+    >>> model = build_model(ModelConfig(30, 20, architecture="transformer", units=16,
+    ...                                 heads=2))  # doctest: +SKIP
+    """
+
+    options_class = TransformerOptions
+
+    def __init__(self, config: ModelConfig, training: keras.Model):
+        super().__init__(config, training)
+        names = [layer.name for layer in training.layers]
+        self._layers = {name: training.get_layer(name) for name in names}
+        if self.options.tie_embeddings:
+            for alias in ("source_embedding", "target_embedding", "output_projection"):
+                self._layers[alias] = self._layers["shared_embedding"]
+
+    @classmethod
+    def check_config(cls, config: ModelConfig, options: TransformerOptions) -> None:
+        if config.units % options.heads:
+            raise ValueError(
+                f"`units` ({config.units}) must be a multiple of `heads` ({options.heads}): "
+                "each head gets units // heads dimensions."
+            )
+        if config.units % 2:
+            raise ValueError(
+                f"`units` must be even (sinusoidal positions). Received: {config.units}"
+            )
+        if (
+            options.tie_embeddings
+            and config.source_vocabulary_size != config.target_vocabulary_size
+        ):
+            raise ValueError(
+                "`tie_embeddings` shares one embedding matrix between the source and the target, "
+                "so both sides need the same vocabulary; they have "
+                f"{config.source_vocabulary_size} and {config.target_vocabulary_size} tokens. "
+                "Train with one shared vocabulary, or without --tie-embeddings."
+            )
+
+    @classmethod
+    def check_vocabularies(cls, options, source_vocabulary, target_vocabulary) -> None:
+        if options.tie_embeddings and list(source_vocabulary) != list(target_vocabulary):
+            raise ValueError(
+                "`tie_embeddings` needs one vocabulary for both sides, but the source and "
+                f"target vocabularies differ ({len(source_vocabulary)} and "
+                f"{len(target_vocabulary)} tokens). Learn one shared vocabulary, or train "
+                "without --tie-embeddings."
+            )
+
+    @classmethod
+    def build_training_model(cls, config, options, dtype) -> keras.Model:
+        made = {**_make_layers(config, options, dtype), "training_graph": True}
+        source_ids = keras.Input((None,), dtype="int32", name="source_ids")
+        target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
+        source_mask = ops.not_equal(source_ids, 0)
+        memory = _encoder(config, made, source_ids, source_mask)
+        logits = _decoder(config, made, target_ids, memory, source_mask)
+        return TrainingModel([source_ids, target_ids], logits, name="transformer")
+
+    # -- decoding -------------------------------------------------------------------------
+
+    def _layer(self, name: str):
+        return self._layers[name]
+
+    def encode(self, source_ids, max_length):
+        source_mask = tf.not_equal(source_ids, 0)
+        memory = _encoder(self.config, self._layers, source_ids, source_mask)
+        context: dict[str, Any] = {"source_mask": source_mask}
+        for i in range(self.config.num_layers):
+            attention = self._layer(f"decoder_{i}_cross_attention")
+            context[f"keys_{i}"] = attention.key_dense(memory)
+            context[f"values_{i}"] = attention.value_dense(memory)
+        batch = tf.shape(source_ids)[0]
+        heads, key_dim = self.options.heads, self.config.units // self.options.heads
+        dtype = memory.dtype
+        state = {}
+        for i in range(self.config.num_layers):
+            for kind in ("keys", "values"):
+                state[f"{kind}_{i}"] = tf.zeros([batch, max_length, heads, key_dim], dtype)
+        return state, context
+
+    def step(self, tokens, state, context, time):
+        layer = self._layer
+        y = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
+        max_length = tf.shape(state["keys_0"])[1]
+        written = tf.range(max_length) <= time  # the cache positions filled so far
+        at_time = tf.cast(tf.equal(tf.range(max_length), time), y.dtype)[:, None, None]
+        new_state, weights = {}, None
+        for i in range(self.config.num_layers):
+            attention = layer(f"decoder_{i}_self_attention")
+            h = layer(f"decoder_{i}_self_norm")(y)
+            for kind, dense in (("keys", attention.key_dense), ("values", attention.value_dense)):
+                cache = state[f"{kind}_{i}"]
+                new_state[f"{kind}_{i}"] = cache * (1 - at_time) + dense(h) * at_time
+            mask = tf.broadcast_to(written[tf.newaxis, tf.newaxis], [tf.shape(y)[0], 1, max_length])
+            out, _ = _attend(
+                attention.query_dense(h),
+                new_state[f"keys_{i}"],
+                new_state[f"values_{i}"],
+                mask,
+                attention,
+            )
+            y = y + out
+            cross = layer(f"decoder_{i}_cross_attention")
+            h = layer(f"decoder_{i}_cross_norm")(y)
+            out, weights = _attend(
+                cross.query_dense(h),
+                context[f"keys_{i}"],
+                context[f"values_{i}"],
+                context["source_mask"][:, tf.newaxis],
+                cross,
+            )
+            y = y + out
+            h = layer(f"decoder_{i}_ffn_norm")(y)
+            y = y + layer(f"decoder_{i}_ffn_out")(layer(f"decoder_{i}_ffn_in")(h))
+        logits = _logits(self._layers, layer("decoder_norm")(y))[:, 0]
+        # The last layer's cross-attention, averaged over heads: [N, S].
+        attention_weights = tf.reduce_mean(tf.cast(weights[:, :, 0], tf.float32), axis=1)
+        return tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1), new_state, attention_weights

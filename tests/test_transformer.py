@@ -1,0 +1,194 @@
+"""Tests for the Transformer architecture (keras_seq2seq.models.transformer) and its layers."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_seq2seq.config import ModelConfig, TrainConfig
+from keras_seq2seq.export import export_model
+from keras_seq2seq.inference import load
+from keras_seq2seq.models import TransformerSeq2Seq, build_model
+from keras_seq2seq.models.layers import ReversibleEmbedding, sinusoidal_positions
+from keras_seq2seq.training import train
+from tests.conftest import reverse_pairs
+from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+
+VARIANTS = [
+    {"num_layers": 1},
+    {"num_layers": 2, "dropout": 0.2, "ffn_dim": 24},
+    {"num_layers": 2, "tie_embeddings": True},
+]
+
+
+def _config(**options):
+    options = {"heads": 2, **options}
+    return ModelConfig(30, 30, architecture="transformer", units=16, **options)
+
+
+def _batch(seed=0):
+    rng = np.random.RandomState(seed)
+    source = rng.randint(4, 30, size=(4, 9)).astype("int32")
+    source[0, 3:] = 0
+    source[1, 7:] = 0
+    target = rng.randint(4, 30, size=(4, 6)).astype("int32")
+    target[:, 0] = 2
+    target[2, 4:] = 0
+    return source, target
+
+
+def _step_log_probs(model, source, target, max_length):
+    state, context = model.encode(tf.constant(source), max_length)
+    steps, attention = [], []
+    for t in range(target.shape[1]):
+        log_probs, state, weights = model.step(
+            tf.constant(target[:, t]), state, context, tf.constant(t)
+        )
+        steps.append(log_probs.numpy())
+        attention.append(weights.numpy())
+    return np.stack(steps, axis=1), np.stack(attention, axis=1)
+
+
+@pytest.mark.parametrize("options", VARIANTS)
+def test_step_by_step_reproduces_the_training_model(options):
+    model = build_model(_config(**options))
+    source, target = _batch()
+    expected = tf.nn.log_softmax(model.training([source, target], training=False)).numpy()
+    stepped, attention = _step_log_probs(model, source, target, max_length=10)
+    valid = target != 0
+    assert np.abs(stepped[valid] - expected[valid]).max() <= 1e-4
+    # Cross-attention over the source: rows sum to one, nothing on padding.
+    np.testing.assert_allclose(attention.sum(-1), 1.0, rtol=1e-5)
+    assert (attention[0, :, 3:] == 0).all()
+
+
+def test_cache_length_does_not_change_the_outputs():
+    model = build_model(_config(num_layers=2))
+    source, target = _batch(1)
+    short, _ = _step_log_probs(model, source, target, max_length=6)
+    long, _ = _step_log_probs(model, source, target, max_length=40)
+    np.testing.assert_allclose(short, long, atol=1e-5)
+
+
+def test_sinusoidal_positions_have_no_maximum_length():
+    far = sinusoidal_positions(tf.constant([5000, 100_000]), 8).numpy()
+    assert np.isfinite(far).all() and far.shape == (2, 8)
+    np.testing.assert_allclose(sinusoidal_positions(tf.constant([0]), 4).numpy(), [[0, 0, 1, 1]])
+
+
+def test_tied_embeddings_share_one_matrix(tmp_path):
+    model = build_model(_config(tie_embeddings=True))
+    shared = [layer for layer in model.training.layers if isinstance(layer, ReversibleEmbedding)]
+    assert len(shared) == 1
+    untied = build_model(_config())
+    assert model.training.count_params() < untied.training.count_params()
+    model.training.save(tmp_path / "tied.keras")
+    loaded = keras.saving.load_model(tmp_path / "tied.keras")  # no custom_objects
+    source, target = _batch()
+    np.testing.assert_allclose(
+        loaded([source, target]), model.training([source, target]), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"heads": 3}, r"`units` \(16\) must be a multiple of `heads` \(3\)"),
+        ({"heads": 0}, r"`heads` must be a positive integer"),
+        ({"cell": "lstm"}, r"Unknown option\(s\) \['cell'\] for architecture 'transformer'"),
+    ],
+)
+def test_option_errors(options, match):
+    with pytest.raises(ValueError, match=match):
+        build_model(_config(**options))
+
+
+def test_tied_embeddings_need_one_vocabulary():
+    config = ModelConfig(30, 20, architecture="transformer", units=16, heads=2, tie_embeddings=True)
+    with pytest.raises(ValueError, match=r"same vocabulary; they have 30 and 20 tokens"):
+        build_model(config)
+
+
+# -- trained end to end ---------------------------------------------------------------------
+
+TEXTS = ["abc", "hgfedcba", "", "abcabcab", "d"]
+
+
+@pytest.fixture(scope="module")
+def transformer_run(tmp_path_factory):
+    return train(
+        reverse_pairs(3000, seed=0),
+        tmp_path_factory.mktemp("transformer"),
+        validation_pairs=reverse_pairs(200, seed=1),
+        model_options={"architecture": "transformer", "units": 32, "num_layers": 2, "heads": 4},
+        train_config=TrainConfig(
+            epochs=8,
+            batch_size=32,
+            patience=0,
+            learning_rate=2e-3,
+            lr_schedule="inverse_sqrt",
+            warmup_steps=200,
+            label_smoothing=0.1,
+        ),
+        verbose=0,
+    )
+
+
+@pytest.mark.slow
+def test_trained_transformer_reverses_and_beam_one_is_greedy(transformer_run):
+    translator = load(transformer_run.run_dir)
+    assert isinstance(translator.model, TransformerSeq2Seq)
+    pairs = reverse_pairs(200, seed=3)
+    outputs = translator.translate([s for s, _ in pairs])
+    accuracy = np.mean([o == t for o, (_, t) in zip(outputs, pairs, strict=True)])
+    assert accuracy >= 0.8, accuracy
+    (greedy,) = translator.decode(TEXTS)
+    (beam,) = translator.decode(TEXTS, beam_width=1)
+    np.testing.assert_array_equal(beam.ids, greedy.ids)
+    np.testing.assert_array_equal(beam.scores, greedy.scores)
+
+
+@pytest.mark.slow
+def test_beam_search_reorders_the_cache(transformer_run):
+    translator = load(transformer_run.run_dir)
+    batched = translator.translate(TEXTS, beam_width=3, n_best=2)
+    for text, hypotheses in zip(TEXTS, batched, strict=True):
+        alone = translator.translate([text], beam_width=3, n_best=2)[0]
+        assert [h.text for h in alone] == [h.text for h in hypotheses]
+        np.testing.assert_allclose(
+            [h.score for h in alone], [h.score for h in hypotheses], atol=1e-4
+        )
+
+
+@pytest.mark.slow
+def test_transformer_exports_and_serves_in_a_fresh_process(transformer_run, tmp_path):
+    version = export_model(transformer_run.run_dir, tmp_path / "saved" / "t")
+    calls = [
+        {"signature": "serving_default", "texts": _b64(TEXTS)},
+        {"signature": "beam_search", "texts": _b64(TEXTS), "beam_width": 4, "n_best": 2},
+    ]
+    (tmp_path / "spec.json").write_text(json.dumps({"calls": calls, "session_texts": _b64(TEXTS)}))
+    done = subprocess.run(
+        [sys.executable, "-c", LOADER_SCRIPT, str(version), "spec.json", "out.json"],
+        cwd=tmp_path,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    translator = load(version)
+    greedy, beam = out["results"]
+    assert [t.decode() for t in _decoded(greedy["outputs"])] == translator.translate(TEXTS)
+    expected = translator.translate(TEXTS, beam_width=4, n_best=2)
+    texts = _decoded(beam["outputs"]).reshape(len(TEXTS), 2)
+    assert [[t.decode() for t in row] for row in texts] == [[h.text for h in r] for r in expected]
+    # The TF1 session path (TF Serving) gives the beam signature's default outputs too.
+    session = _decoded(out["session"]["outputs"]).reshape(len(TEXTS), -1)
+    assert [row[0].decode() for row in session] == [h[0].text for h in expected]
