@@ -174,8 +174,8 @@ def test_sampling_is_seeded_and_low_temperature_is_greedy(reverse_run):
         translator.translate(texts, temperature=0.0)
     with pytest.raises(ValueError, match=r"also pass `temperature`"):
         translator.translate(texts, top_k=3)
-    with pytest.raises(
-        ValueError,
-        match=r"`max_length_ratio` must be a positive finite number. Received: max_length_ratio=-1\.",
-    ):
+    ratio_error = (
+        r"`max_length_ratio` must be a positive finite number\. Received: max_length_ratio=-1\."
+    )
+    with pytest.raises(ValueError, match=ratio_error):
         translator.translate(texts, max_length_ratio=-1)
