@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_seq2seq.config import LR_SCHEDULES, TOKENIZER_TYPES
+from keras_seq2seq.config import LR_SCHEDULES, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
 
 
@@ -68,6 +68,16 @@ DECODE_FLAGS = {
     "temperature": ("--temperature", _positive_float, "sample at this temperature (beam 1)"),
     "top_k": ("--top-k", _non_negative_int, "sample among the k likeliest tokens"),
     "seed": ("--seed", _non_negative_int, "sampling seed"),
+    "no_repeat_ngram": (
+        "--no-repeat-ngram",
+        _non_negative_int,
+        "never repeat an n-gram of this length in one output (0 = off)",
+    ),
+    "coverage_penalty": (
+        "--coverage-penalty",
+        _non_negative_float,
+        "beam search: GNMT coverage penalty weight (0 = off)",
+    ),
 }
 """Command-line flags of the `DecodeOptions` fields: (flag, parser, help)."""
 
@@ -134,6 +144,17 @@ def _add_text_arguments(p: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--lowercase", action="store_true", default=None, help="lower-case both sides"
+    )
+    group.add_argument(
+        "--sentencepiece-type",
+        choices=SENTENCEPIECE_TYPES,
+        help="sentencepiece tokenizer: unigram (default) or bpe model",
+    )
+    group.add_argument(
+        "--shared-vocabulary",
+        action="store_true",
+        default=None,
+        help="one vocabulary learned from both sides (for --tie-embeddings)",
     )
     group.add_argument("--max-source-length", type=_positive_int, help="truncate sources")
     group.add_argument("--max-target-length", type=_positive_int, help="truncate targets")
@@ -324,7 +345,17 @@ def _add_export(subparsers) -> None:
     p.add_argument("--output", help="base path to write, e.g. saved_models/NAME")
     p.add_argument("--version", type=_positive_int, help="version to write (default: newest + 1)")
     p.add_argument("--force", action="store_true", help="replace an existing version")
-    _add_decode_arguments(p, ["beam_width", "n_best", "length_penalty", "max_length"])
+    _add_decode_arguments(
+        p,
+        [
+            "beam_width",
+            "n_best",
+            "length_penalty",
+            "max_length",
+            "no_repeat_ngram",
+            "coverage_penalty",
+        ],
+    )
     p.add_argument(
         "--max-beam-width",
         type=_positive_int,
@@ -371,6 +402,8 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
                 "lowercase": args.lowercase,
                 "max_length": getattr(args, f"max_{side}_length"),
                 "max_vocabulary_size": args.vocab_size,
+                "sentencepiece_type": args.sentencepiece_type,
+                "shared_vocabulary": args.shared_vocabulary,
             }
             for side in ("source", "target")
         },

@@ -20,7 +20,8 @@ from keras_seq2seq.validation import (
     check_number,
 )
 
-TOKENIZER_TYPES = ("char", "word", "wordpiece")
+TOKENIZER_TYPES = ("char", "word", "wordpiece", "sentencepiece")
+SENTENCEPIECE_TYPES = ("unigram", "bpe")
 LR_SCHEDULES = ("constant", "inverse_sqrt", "exponential", "plateau")
 
 
@@ -192,7 +193,8 @@ class TextConfig(_JsonMixin):
     """How raw strings become token ids, for one side (source or target).
 
     Args:
-        tokenizer: str. `"char"`, `"word"` or `"wordpiece"`. Defaults to `"char"`.
+        tokenizer: str. `"char"`, `"word"`, `"wordpiece"` or `"sentencepiece"`. Defaults to
+            `"char"`.
         lowercase: bool. Lower-case text after NFKC normalization. Defaults to `False`.
         max_vocabulary_size: int. Cap on the vocabulary size, reserved tokens included.
             Defaults to `32000`.
@@ -200,6 +202,10 @@ class TextConfig(_JsonMixin):
             Defaults to `1`.
         max_length: int. Sequences are truncated to this many tokens (plus `[START]`/`[END]`),
             with a counted warning. Defaults to `128`.
+        sentencepiece_type: str. `"unigram"` or `"bpe"`: the SentencePiece model trained for
+            `tokenizer="sentencepiece"`. Defaults to `"unigram"`.
+        shared_vocabulary: bool. One vocabulary (one tokenizer) learned from both sides'
+            texts; set it on both sides. Defaults to `False`.
 
     Example:
     >>> TextConfig(tokenizer="word", lowercase=True).tokenizer
@@ -211,6 +217,8 @@ class TextConfig(_JsonMixin):
     max_vocabulary_size: int = 32000
     min_count: int = 1
     max_length: int = 128
+    sentencepiece_type: str = "unigram"
+    shared_vocabulary: bool = False
 
     def __post_init__(self) -> None:
         check_choice("tokenizer", self.tokenizer, TOKENIZER_TYPES)
@@ -222,6 +230,8 @@ class TextConfig(_JsonMixin):
             description="an integer >= 5 (4 reserved tokens and one real token)",
         )
         check_int("min_count", self.min_count)
+        check_choice("sentencepiece_type", self.sentencepiece_type, SENTENCEPIECE_TYPES)
+        check_bool("shared_vocabulary", self.shared_vocabulary)
         check_int("max_length", self.max_length)
 
 

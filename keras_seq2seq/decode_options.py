@@ -47,6 +47,12 @@ class DecodeOptions:
         top_k: int >= 0. With sampling, draw among the `top_k` likeliest tokens (0 = all).
             Defaults to `0`.
         seed: int or None. Sampling seed, for reproducible samples. Defaults to `None`.
+        no_repeat_ngram: int >= 0. Never generate an n-gram of this length twice in one
+            output (0 = off; 3 stops `ein Programm, das ein Programm, das` loops).
+            Defaults to `0`.
+        coverage_penalty: float >= 0. GNMT coverage penalty weight `beta` in beam search:
+            hypotheses that leave source tokens unattended rank lower. Needs a model with
+            attention. Defaults to `0.0`.
 
     Raises:
         TypeError: an option has the wrong type.
@@ -70,6 +76,8 @@ class DecodeOptions:
     temperature: float | None = None
     top_k: int = 0
     seed: int | None = None
+    no_repeat_ngram: int = 0
+    coverage_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         check_int("beam_width", self.beam_width, maximum=MAX_BEAM_WIDTH)
@@ -91,6 +99,13 @@ class DecodeOptions:
                 "seed", self.seed, minimum=0, maximum=_SEED_LIMIT, description="an integer >= 0"
             )
         self._check_sampling()
+        check_int("no_repeat_ngram", self.no_repeat_ngram, minimum=0, description="an integer >= 0")
+        self._set("coverage_penalty", check_number("coverage_penalty", self.coverage_penalty))
+        if self.coverage_penalty and self.search != "beam":
+            raise ValueError(
+                "`coverage_penalty` ranks the hypotheses of beam search: use beam_width > 1. "
+                f"Received: beam_width={self.beam_width}."
+            )
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)

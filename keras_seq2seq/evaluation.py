@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from keras_seq2seq.metrics import (
     score_texts,
     token_error_rate,
 )
+from keras_seq2seq.progress import Counter
 from keras_seq2seq.run_dir import resolve_run_dir
 
 DEFAULT_METRICS_BY_TOKENIZER: dict[str, tuple[str, ...]] = {
@@ -148,28 +148,6 @@ def _mean_tokens(tokenizer: Any, texts: Sequence[str]) -> float:
     return float(tf.reduce_mean(tf.cast(lengths, tf.float64))) if len(texts) else 0.0
 
 
-class _Progress:
-    """One stderr line: rewritten in place on a terminal, every ~10% otherwise (logs)."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total = total
-        self.enabled = enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self.next_report = 0.1
-
-    def update(self, done: int, seconds: float) -> None:
-        if not self.enabled:
-            return
-        rate = done / seconds if seconds > 0 else 0.0
-        line = f"Decoding: {done}/{self.total} sentences ({rate:.1f} sentences/s)"
-        if self.tty:
-            end = "\n" if done >= self.total else ""
-            print(f"\r{line}", end=end, file=sys.stderr, flush=True)
-        elif done / self.total >= self.next_report or done >= self.total:
-            print(line, file=sys.stderr, flush=True)
-            self.next_report = math.floor(10 * done / self.total) / 10 + 0.1
-
-
 def _translator(translator_or_path: Any) -> tuple[Translator, Path | None]:
     if isinstance(translator_or_path, Translator):
         return translator_or_path, None
@@ -194,14 +172,14 @@ def _decode_all(
     # Traces the graph before the clock starts.
     translator.decode(sources[:1], options, batch_size=batch_size)
     warmup_seconds = time.perf_counter() - start
-    bar = _Progress(len(sources), progress)
+    counter = Counter(len(sources), "sentences", "Decoding", enabled=progress)
     hypotheses: list[str] = []
     start = time.perf_counter()
     for begin in range(0, len(sources), batch_size):
         chunk = sources[begin : begin + batch_size]
         (decoded,) = translator.decode(chunk, options, batch_size=batch_size)
         hypotheses.extend(text.decode("utf-8") for text in decoded.outputs[:, 0])
-        bar.update(len(hypotheses), time.perf_counter() - start)
+        counter.update(len(hypotheses))
     return hypotheses, warmup_seconds, time.perf_counter() - start
 
 

@@ -2,8 +2,8 @@
 
 `export_model` writes `OUTPUT_BASE/VERSION/`, the layout TF Serving polls: the SavedModel
 (`saved_model.pb`, `variables/`) plus a copy of the run directory's files (`config.json`, the two
-vocabularies, `model.keras`), so `keras_seq2seq.inference.load` works on a version directory and
-Keras users keep the `.keras` artifact.
+vocabularies and any tokenizer model files, `model.keras`), so `keras_seq2seq.inference.load`
+works on a version directory and Keras users keep the `.keras` artifact.
 
 Signatures (method `tensorflow/serving/predict`):
 
@@ -117,7 +117,7 @@ def _unless_empty(inputs: Any, decode: Any, empty: Any) -> Any:
 def _greedy_signature(translator: Any, options: DecodeOptions) -> Any:
     import tensorflow as tf
 
-    greedy = options.replace(beam_width=1, n_best=1)
+    greedy = options.replace(beam_width=1, n_best=1, coverage_penalty=0.0)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def serving_default(inputs):
@@ -289,12 +289,13 @@ def export_model(
     PosixPath('saved_models/dates/1')
     """
     from keras_seq2seq.inference import load
-    from keras_seq2seq.run_dir import RUN_FILES, resolve_run_dir
+    from keras_seq2seq.run_dir import model_files, resolve_run_dir
 
     run_dir = resolve_run_dir(model_path)
     options = export_options(options, max_beam_width=max_beam_width, **option_kwargs)
     target = _version_dir(Path(output_base), version, force)
-    module, signatures = build_serving_module(load(run_dir), options, max_beam_width=max_beam_width)
+    translator = load(run_dir)
+    module, signatures = build_serving_module(translator, options, max_beam_width=max_beam_width)
 
     import tensorflow as tf
 
@@ -305,7 +306,7 @@ def export_model(
     staging.mkdir()
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
-        for name in RUN_FILES:
+        for name in model_files(translator.config):
             shutil.copy2(run_dir / name, staging / name)
         if check_ops:
             check_saved_model_ops(staging)

@@ -22,10 +22,10 @@ from typing import NamedTuple
 
 import keras
 
-from keras_seq2seq.config import RunConfig
+from keras_seq2seq.config import RunConfig, TextConfig
 from keras_seq2seq.models import Architecture, get_architecture
-from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_vocabulary
-from keras_seq2seq.text.vocabulary import load_vocabulary
+from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_class, tokenizer_from_vocabulary
+from keras_seq2seq.text.vocabulary import load_vocabulary, save_vocabulary
 
 CONFIG_FILE = "config.json"
 SOURCE_VOCAB_FILE = "source_vocab.txt"
@@ -36,7 +36,7 @@ BACKUP_DIR = "backup"
 LOGS_DIR = "logs"
 
 RUN_FILES = (CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE, MODEL_FILE)
-"""The files a model needs (and an export copies)."""
+"""The files every model directory holds (`model_files` adds the tokenizers' assets)."""
 
 
 class LoadedRun(NamedTuple):
@@ -86,33 +86,85 @@ def resolve_run_dir(path: str | Path) -> Path:
     return path
 
 
-def save_vocabularies(run_dir: Path, source: Tokenizer, target: Tokenizer) -> None:
-    """Writes the two vocabulary files of a run directory."""
-    from keras_seq2seq.text.vocabulary import save_vocabulary
+def tokenizer_files(config: RunConfig) -> list[str]:
+    """The vocabulary files of a run and the asset files its tokenizers need.
 
+    Example:
+    >>> tokenizer_files(config)  # doctest: +SKIP
+    ['source_vocab.txt', 'target_vocab.txt', 'source_spm.model', 'target_spm.model']
+    """
+    names = [SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE]
+    for side, text in (("source", config.source_text), ("target", config.target_text)):
+        names += [f"{side}_{asset}" for asset in tokenizer_class(text.tokenizer).asset_names]
+    return names
+
+
+def model_files(config: RunConfig) -> list[str]:
+    """Every file a model needs: config, weights, vocabularies and tokenizer assets."""
+    return [CONFIG_FILE, MODEL_FILE, *tokenizer_files(config)]
+
+
+def save_tokenizers(run_dir: Path, source: Tokenizer, target: Tokenizer) -> None:
+    """Writes the vocabulary files of a run directory and the tokenizers' asset files."""
     save_vocabulary(source.vocabulary, run_dir / SOURCE_VOCAB_FILE)
     save_vocabulary(target.vocabulary, run_dir / TARGET_VOCAB_FILE)
+    for side, tokenizer in (("source", source), ("target", target)):
+        for name, data in tokenizer.assets().items():
+            (run_dir / f"{side}_{name}").write_bytes(data)
+
+
+def _read_assets(run_dir: Path, side: str, kind: str) -> dict[str, bytes]:
+    assets = {}
+    for name in tokenizer_class(kind).asset_names:
+        path = run_dir / f"{side}_{name}"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} is missing: the {kind} tokenizer of the {side} side needs it."
+            )
+        assets[name] = path.read_bytes()
+    return assets
+
+
+def read_tokenizers(
+    run_dir: Path, source_text: TextConfig, target_text: TextConfig
+) -> tuple[Tokenizer, Tokenizer]:
+    """The source and target tokenizers saved in a run directory.
+
+    Raises:
+        FileNotFoundError: a vocabulary or asset file is missing.
+        ValueError: a vocabulary does not match its asset file, or is malformed.
+    """
+    source, target = (
+        tokenizer_from_vocabulary(
+            text, load_vocabulary(run_dir / name), _read_assets(run_dir, side, text.tokenizer)
+        )
+        for side, name, text in (
+            ("source", SOURCE_VOCAB_FILE, source_text),
+            ("target", TARGET_VOCAB_FILE, target_text),
+        )
+    )
+    return source, target
 
 
 def load_tokenizers(run_dir: Path, config: RunConfig) -> tuple[Tokenizer, Tokenizer]:
     """The source and target tokenizers of a run directory, checked against its config.
 
     Raises:
-        ValueError: a vocabulary's size differs from what `config.model` expects.
+        FileNotFoundError: a tokenizer's asset file is missing.
+        ValueError: a vocabulary's size differs from what `config.model` expects, or a
+            vocabulary does not match its asset file.
     """
-    tokenizers = []
-    for name, text, expected in (
-        (SOURCE_VOCAB_FILE, config.source_text, config.model.source_vocabulary_size),
-        (TARGET_VOCAB_FILE, config.target_text, config.model.target_vocabulary_size),
+    tokenizers = read_tokenizers(run_dir, config.source_text, config.target_text)
+    for name, tokenizer, expected in (
+        (SOURCE_VOCAB_FILE, tokenizers[0], config.model.source_vocabulary_size),
+        (TARGET_VOCAB_FILE, tokenizers[1], config.model.target_vocabulary_size),
     ):
-        tokenizer = tokenizer_from_vocabulary(text, load_vocabulary(run_dir / name))
         if tokenizer.vocabulary_size != expected:
             raise ValueError(
                 f"{run_dir / name} has {tokenizer.vocabulary_size} tokens but config.json "
                 f"expects {expected}; the vocabulary does not belong to this model."
             )
-        tokenizers.append(tokenizer)
-    return tokenizers[0], tokenizers[1]
+    return tokenizers
 
 
 def load_run(path: str | Path) -> LoadedRun:

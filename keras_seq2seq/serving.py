@@ -326,9 +326,9 @@ class RestTranslator:
         if fixed:
             raise ValueError(
                 "Only `beam_width` and `n_best` can be chosen per request to TF Serving; "
-                "`length_penalty`, `max_length` and `max_length_ratio` are fixed when the model "
-                "is exported (`keras-seq2seq export --length-penalty/--max-length`), and "
-                "sampling is not exported. Leave them out."
+                "`length_penalty`, `max_length`, `max_length_ratio`, `no_repeat_ngram` and "
+                "`coverage_penalty` are fixed when the model is exported (`keras-seq2seq export "
+                "--length-penalty ...`), and sampling is not exported. Leave them out."
             )
         check_int("batch_size", batch_size)
         single = isinstance(texts, str)

@@ -30,6 +30,7 @@ from keras_seq2seq.config import (
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
 from keras_seq2seq.models import get_architecture
+from keras_seq2seq.progress import Progress
 from keras_seq2seq.run_dir import (
     BACKUP_DIR,
     CONFIG_FILE,
@@ -37,12 +38,11 @@ from keras_seq2seq.run_dir import (
     LOGS_DIR,
     MODEL_FILE,
     SOURCE_VOCAB_FILE,
-    TARGET_VOCAB_FILE,
-    save_vocabularies,
+    read_tokenizers,
+    save_tokenizers,
 )
 from keras_seq2seq.schedules import make_learning_rate, plateau_callback
-from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer, tokenizer_from_vocabulary
-from keras_seq2seq.text.vocabulary import load_vocabulary
+from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
 
 
 class TrainResult(NamedTuple):
@@ -111,23 +111,70 @@ def read_history(path: str | Path) -> dict[str, list[float]]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+SHARED_TEXT_SETTINGS = (
+    "tokenizer",
+    "lowercase",
+    "max_vocabulary_size",
+    "min_count",
+    "sentencepiece_type",
+)
+"""TextConfig settings that both sides of a shared vocabulary must have alike."""
+
+
+def check_shared_vocabulary(source_text: TextConfig, target_text: TextConfig) -> bool:
+    """Whether the two sides share one vocabulary; checks that they agree on it.
+
+    Raises:
+        ValueError: only one side asks for a shared vocabulary, or the sides differ in a
+            setting one vocabulary cannot have twice (tokenizer, lower-casing, size).
+    """
+    if source_text.shared_vocabulary != target_text.shared_vocabulary:
+        raise ValueError(
+            "`shared_vocabulary` must be set on both sides (TextConfig of the source and of "
+            "the target), or on neither; --shared-vocabulary sets both."
+        )
+    if not source_text.shared_vocabulary:
+        return False
+    for name in SHARED_TEXT_SETTINGS:
+        if getattr(source_text, name) != getattr(target_text, name):
+            raise ValueError(
+                f"A shared vocabulary needs the same `{name}` on both sides. Received: "
+                f"source {getattr(source_text, name)!r}, target {getattr(target_text, name)!r}."
+            )
+    return True
+
+
 def _prepare_tokenizers(
     run_dir: Path,
     source_text: TextConfig,
     target_text: TextConfig,
     train_pairs: Sequence[tuple[str, str]],
+    report: Progress,
 ) -> tuple[Tokenizer, Tokenizer]:
-    source_vocab, target_vocab = run_dir / SOURCE_VOCAB_FILE, run_dir / TARGET_VOCAB_FILE
-    if (run_dir / BACKUP_DIR).is_dir() and source_vocab.is_file() and target_vocab.is_file():
+    shared = check_shared_vocabulary(source_text, target_text)
+    if (run_dir / BACKUP_DIR).is_dir() and (run_dir / SOURCE_VOCAB_FILE).is_file():
         # Resuming an interrupted run: keep the vocabularies the saved weights were trained with.
-        return (
-            tokenizer_from_vocabulary(source_text, load_vocabulary(source_vocab)),
-            tokenizer_from_vocabulary(target_text, load_vocabulary(target_vocab)),
-        )
-    source = fit_tokenizer(source_text, [p[0] for p in train_pairs])
-    target = fit_tokenizer(target_text, [p[1] for p in train_pairs])
-    save_vocabularies(run_dir, source, target)
+        return read_tokenizers(run_dir, source_text, target_text)
+    sources, targets = [p[0] for p in train_pairs], [p[1] for p in train_pairs]
+    if shared:
+        with report.stage(f"Learning one {_describe(source_text)} for both sides"):
+            source = target = fit_tokenizer(source_text, sources + targets)
+    else:
+        with report.stage(f"Learning the source {_describe(source_text)}"):
+            source = fit_tokenizer(source_text, sources)
+        with report.stage(f"Learning the target {_describe(target_text)}"):
+            target = fit_tokenizer(target_text, targets)
+    save_tokenizers(run_dir, source, target)
     return source, target
+
+
+def _describe(text: TextConfig) -> str:
+    if text.tokenizer in ("char", "word"):
+        return f"{text.tokenizer} vocabulary"
+    kind = text.tokenizer
+    if kind == "sentencepiece":
+        kind += f" {text.sentencepiece_type}"
+    return f"{kind} vocabulary (up to {text.max_vocabulary_size:,} tokens)"
 
 
 def _checked_model_options(model_options: dict[str, Any] | None) -> dict[str, Any]:
@@ -139,6 +186,16 @@ def _checked_model_options(model_options: dict[str, Any] | None) -> dict[str, An
     probe = ModelConfig(source_vocabulary_size=5, target_vocabulary_size=5, **options)
     get_architecture(probe.architecture).parse_options(probe)
     return options
+
+
+def _model_config(options: dict[str, Any], source: Tokenizer, target: Tokenizer) -> ModelConfig:
+    """The model config for the learned vocabularies, checked by its architecture."""
+    config = ModelConfig(source.vocabulary_size, target.vocabulary_size, **options)
+    architecture = get_architecture(config.architecture)
+    architecture.check_vocabularies(
+        architecture.parse_options(config), source.vocabulary, target.vocabulary
+    )
+    return config
 
 
 def _datasets(
@@ -277,23 +334,24 @@ def train(
 
     keras.utils.set_random_seed(train_config.seed)
     source_text, target_text = source_text or TextConfig(), target_text or TextConfig()
-    source_tok, target_tok = _prepare_tokenizers(write_dir, source_text, target_text, train_pairs)
+    report = Progress(enabled=verbose != 0)
+    source_tok, target_tok = _prepare_tokenizers(
+        write_dir, source_text, target_text, train_pairs, report
+    )
     # Every worker builds its vocabularies from its own copy of the data (deterministic: ties
     # are broken by the token): check that the copies agree before training on them.
     distribute.check_same_data(
         strategy,
         distribute.data_fingerprint(train_pairs, [source_tok.vocabulary, target_tok.vocabulary]),
     )
-    model_config = ModelConfig(source_tok.vocabulary_size, target_tok.vocabulary_size, **options)
+    model_config = _model_config(options, source_tok, target_tok)
     architecture = get_architecture(model_config.architecture)
-    architecture.check_vocabularies(
-        architecture.parse_options(model_config), source_tok.vocabulary, target_tok.vocabulary
-    )
     config = RunConfig(model_config, source_text, target_text, train_config)
     config.save(write_dir / CONFIG_FILE)
-    train_data, validation_data = _datasets(
-        train_pairs, validation_pairs, source_tok, target_tok, config
-    )
+    with report.stage(f"Tokenizing {len(train_pairs) + len(validation_pairs or ()):,} pairs"):
+        train_data, validation_data = _datasets(
+            train_pairs, validation_pairs, source_tok, target_tok, config
+        )
     # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
     with strategy.scope():
         model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
@@ -305,14 +363,8 @@ def train(
             0, DecodedMetricsCallback(decoded_metrics_pairs, source_tok, target_tok, config)
         )
     monitor = "val_loss" if validation_data is not None else "loss"
-    _fit(
-        model.training,
-        train_data,
-        validation_data,
-        _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor),
-        epochs=train_config.epochs,
-        verbose=verbose,
-    )
+    fit_callbacks = _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor)
+    _fit(model.training, train_data, validation_data, fit_callbacks, config.train, verbose)
     if not (write_dir / MODEL_FILE).is_file():
         # Every epoch had a NaN loss: keep what there is so the run can be inspected.
         model.training.save(write_dir / MODEL_FILE)
@@ -328,14 +380,14 @@ def train(
     )
 
 
-def _fit(training, train_data, validation_data, fit_callbacks, *, epochs: int, verbose) -> None:
+def _fit(training, train_data, validation_data, fit_callbacks, train_config, verbose) -> None:
     with warnings.catch_warnings():
         # Length-bucketed batches have no known count, so Keras warns at the end of epoch 1.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         training.fit(
             train_data,
             validation_data=validation_data,
-            epochs=epochs,
+            epochs=train_config.epochs,
             callbacks=fit_callbacks,
             verbose=verbose,
             shuffle=False,  # the dataset reshuffles itself every epoch (seeded)

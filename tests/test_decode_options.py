@@ -15,6 +15,7 @@ def test_defaults_are_greedy_search():
     assert options.to_dict() == {
         "beam_width": 1, "n_best": 1, "length_penalty": 0.0, "max_length": None,
         "max_length_ratio": None, "temperature": None, "top_k": 0, "seed": None,
+        "no_repeat_ngram": 0, "coverage_penalty": 0.0,
     }  # fmt: skip
     assert DecodeOptions(beam_width=4).search == "beam"
     assert DecodeOptions(temperature=0.7, top_k=5, seed=1).search == "sampling"
@@ -46,6 +47,8 @@ def test_options_are_frozen_hashable_and_normalized():
         ({"seed": 7}, r"also pass `temperature`"),
         ({"top_k": -1, "temperature": 1.0}, r"`top_k` must be an integer >= 0"),
         ({"seed": 2**63, "temperature": 1.0}, r"`seed` must be at most"),
+        ({"no_repeat_ngram": -1}, r"`no_repeat_ngram` must be an integer >= 0"),
+        ({"coverage_penalty": -0.1, "beam_width": 4}, r"`coverage_penalty` must be a non-negative"),
     ],
 )
 def test_values_out_of_range_raise_value_error(kwargs, match):

@@ -17,6 +17,7 @@ from keras_seq2seq.decoding.common import (
     prepare_state,
     sequence_caps,
 )
+from keras_seq2seq.decoding.constraints import coverage_penalty as _coverage_penalty
 from keras_seq2seq.decoding.loop import LogProbsFn, Selection, search_loop
 
 
@@ -146,7 +147,23 @@ def _first_beam_only(batch_size: tf.Tensor, beam_width: Any) -> tf.Tensor:
     return tf.tile(first, [batch_size, 1])
 
 
-def _beam_select(alpha: float, batch_size: tf.Tensor, beam_width: Any):
+def _coverage(v: dict[str, Any], batch_size: tf.Tensor, beam_width: Any) -> tf.Tensor:
+    """Summed attention of each hypothesis after this step, `[batch, beam, source_length]`."""
+    step = v["step_attention"]
+    if step is None:
+        raise ValueError(
+            "`coverage_penalty` needs the model's attention weights, and this model's step "
+            "gives none (e.g. an rnn model trained with --attention none)."
+        )
+    finished = tf.reshape(v["finished"], [-1])
+    step = tf.where(finished[:, tf.newaxis], 0.0, step)
+    history = v["attention"]
+    history = tf.pad(history, [[0, 0], [0, 0], [0, tf.shape(step)[1] - tf.shape(history)[2]]])
+    total = tf.reduce_sum(history, axis=1) + step
+    return tf.reshape(total, [batch_size, beam_width, -1])
+
+
+def _beam_select(alpha: float, beta: float, batch_size: tf.Tensor, beam_width: Any):
     """The `select_fn` of beam search: the best `beam_width` extensions of all hypotheses."""
 
     def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
@@ -159,6 +176,9 @@ def _beam_select(alpha: float, batch_size: tf.Tensor, beam_width: Any):
         totals = v["scores"][:, :, tf.newaxis] + log_probs
         new_lengths = v["lengths"] + tf.cast(tf.logical_not(finished), tf.int32)
         ranking = _normalize(totals, new_lengths[:, :, tf.newaxis], alpha)
+        if beta:
+            coverage = _coverage(v, batch_size, beam_width)
+            ranking += _coverage_penalty(coverage, beta)[:, :, tf.newaxis]
         # Flattening beam-major makes top_k's lowest-index tie-break prefer the lowest beam,
         # then the lowest token.
         flat_size = beam_width * vocabulary_size
@@ -171,11 +191,15 @@ def _beam_select(alpha: float, batch_size: tf.Tensor, beam_width: Any):
     return select
 
 
-def _best(result: Any, alpha: float, n_best: Any) -> BeamResult:
+def _best(result: Any, alpha: float, beta: float, n_best: Any) -> BeamResult:
     """The `n_best` hypotheses of each input, best first."""
     normalized = _normalize(result.scores, result.lengths, alpha)
+    ranking = normalized
+    if beta and result.attention is not None:
+        coverage = tf.reduce_sum(result.attention, axis=2)
+        ranking = normalized + _coverage_penalty(coverage, beta)
     # The beams already come out sorted; sorting again is cheap and covers a loop of 0 steps.
-    _, order = tf.math.top_k(normalized, k=n_best)
+    _, order = tf.math.top_k(ranking, k=n_best)
 
     def pick(tensor: tf.Tensor) -> tf.Tensor:
         return tf.gather(tensor, order, batch_dims=1)
@@ -202,6 +226,7 @@ def beam_search(
     max_lengths: tf.Tensor | None = None,
     reorder_fn: ReorderFn = gather_rows,
     adjust_fn: LogProbsFn | None = None,
+    coverage_penalty: float = 0.0,
 ) -> BeamResult:
     """Decodes a batch with beam search and returns the `n_best` hypotheses of each input.
 
@@ -240,6 +265,10 @@ def beam_search(
         adjust_fn: optional change to the log-probabilities before the candidates are ranked
             (`adjust_fn(log_probs [batch, beam_width, V], loop_vars) -> log_probs`).
             Defaults to `None`.
+        coverage_penalty: float >= 0. GNMT coverage penalty weight `beta`: hypotheses are
+            ranked by the normalized score plus `beta * Σ_j log(min(coverage_j, 1))` (see
+            `keras_seq2seq.decoding.constraints`); needs a step that returns attention.
+            Defaults to `0.0`.
 
     Returns:
         A `BeamResult`, best first, with `ids` int32 `[batch, n_best, steps]`, `lengths` int32
@@ -275,6 +304,7 @@ def beam_search(
     start_id, end_id, max_length = check_common_args(step_fn, start_id, end_id, max_length)
     beam_width, n_best = _check_widths(beam_width, n_best)
     alpha = check_number("length_penalty", length_penalty)
+    beta = check_number("coverage_penalty", coverage_penalty)
     state, batch_size = prepare_state(initial_state)
     result = search_loop(
         step_fn,
@@ -286,8 +316,8 @@ def beam_search(
         max_length=max_length,
         caps=sequence_caps(max_length, max_lengths, batch_size),
         initial_scores=_first_beam_only(batch_size, beam_width),
-        select_fn=_beam_select(alpha, batch_size, beam_width),
+        select_fn=_beam_select(alpha, beta, batch_size, beam_width),
         reorder_fn=reorder_fn,
         adjust_fn=adjust_fn,
     )
-    return _best(result, alpha, n_best)
+    return _best(result, alpha, beta, n_best)

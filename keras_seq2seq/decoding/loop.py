@@ -44,8 +44,10 @@ class Selection(NamedTuple):
 SelectFn = Callable[[tf.Tensor, dict[str, Any]], Selection]
 """`select_fn(log_probs [batch, width, V], loop_vars) -> Selection`.
 
-`loop_vars` holds `step` (int32 scalar), `scores`, `finished` and `lengths` (`[batch, width]`)
-and `ids` (`[batch * width, steps so far]`).
+`loop_vars` holds `step` (int32 scalar), `scores`, `finished` and `lengths` (`[batch, width]`),
+`ids` (`[batch * width, steps so far]`), `attention` (the history, `[batch * width, steps so
+far, source_length]`, 0 wide before the first step) and `step_attention` (this step's
+weights `[batch * width, source_length]`, or None).
 """
 
 LogProbsFn = Callable[[tf.Tensor, dict[str, Any]], tf.Tensor]
@@ -158,7 +160,7 @@ def search_loop(
         log_probs = tf.reshape(log_probs, [batch_size, width, tf.shape(log_probs)[-1]])
         if adjust_fn is not None:
             log_probs = adjust_fn(log_probs, v)
-        chosen = select_fn(log_probs, v)
+        chosen = select_fn(log_probs, {**v, "step_attention": attention})
         finished, lengths, ids, history = v["finished"], v["lengths"], v["ids"], v["attention"]
         if chosen.parents is not None:
             rows = tf.reshape(chosen.parents + row_offsets, [-1])

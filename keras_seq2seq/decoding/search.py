@@ -9,9 +9,16 @@ import tensorflow as tf
 from keras_seq2seq.decode_options import DecodeOptions
 from keras_seq2seq.decoding.beam import BeamResult, beam_search
 from keras_seq2seq.decoding.common import ReorderFn, StepFn, gather_rows
+from keras_seq2seq.decoding.constraints import no_repeat_ngram_fn
 from keras_seq2seq.decoding.greedy import greedy_search
 from keras_seq2seq.decoding.loop import LogProbsFn
 from keras_seq2seq.decoding.sampling import sample_search
+
+
+def _chain(first: LogProbsFn | None, second: LogProbsFn) -> LogProbsFn:
+    if first is None:
+        return second
+    return lambda log_probs, loop_vars: second(first(log_probs, loop_vars), loop_vars)
 
 
 def decode(
@@ -34,6 +41,8 @@ def decode(
         step_fn: the step protocol (see `keras_seq2seq.decoding.common`).
         initial_state: nest of tensors with leading dimension `batch`.
         options: DecodeOptions. Its `max_length` is ignored: pass the resolved `max_length`.
+            `no_repeat_ngram` and `coverage_penalty` apply (see
+            `keras_seq2seq.decoding.constraints`).
         start_id: int. Token fed to the first step.
         end_id: int. Token that ends an output.
         max_length: int. Most output tokens, [END] included.
@@ -55,6 +64,8 @@ def decode(
     >>> result = decode(step_fn, state, DecodeOptions(beam_width=4), start_id=2, end_id=3,
     ...                 max_length=20)  # doctest: +SKIP
     """
+    if options.no_repeat_ngram:
+        adjust_fn = _chain(adjust_fn, no_repeat_ngram_fn(options.no_repeat_ngram))
     common = {
         "start_id": start_id,
         "end_id": end_id,
@@ -69,6 +80,7 @@ def decode(
             beam_width=options.beam_width if beam_width is None else beam_width,
             n_best=options.n_best if n_best is None else n_best,
             length_penalty=options.length_penalty,
+            coverage_penalty=options.coverage_penalty,
             reorder_fn=reorder_fn,
             **common,
         )

@@ -1,5 +1,6 @@
 """Text: normalization, tokenizers on tf.string tensors, vocabularies."""
 
+from keras_seq2seq.text.sentencepiece import SentencePieceTokenizer, train_sentencepiece
 from keras_seq2seq.text.tokenizers import (
     CharTokenizer,
     Tokenizer,
@@ -28,6 +29,7 @@ __all__ = [
     "START_ID",
     "UNK_ID",
     "CharTokenizer",
+    "SentencePieceTokenizer",
     "Tokenizer",
     "WordPieceTokenizer",
     "WordTokenizer",
@@ -39,4 +41,5 @@ __all__ = [
     "save_vocabulary",
     "tokenizer_class",
     "tokenizer_from_vocabulary",
+    "train_sentencepiece",
 ]

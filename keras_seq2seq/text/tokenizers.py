@@ -77,6 +77,8 @@ class Tokenizer(tf.Module, metaclass=abc.ABCMeta):
     """
 
     kind = "base"
+    asset_names: tuple[str, ...] = ()
+    """Files besides the vocabulary that the tokenizer needs (see `assets`)."""
 
     def __init__(self, vocabulary: Sequence[str], *, lowercase: bool = False, name=None):
         super().__init__(name=name)
@@ -103,6 +105,23 @@ class Tokenizer(tf.Module, metaclass=abc.ABCMeta):
 
     def get_config(self) -> dict[str, Any]:
         return {"kind": self.kind, "lowercase": self.lowercase}
+
+    @classmethod
+    def fit(cls, config: TextConfig, texts: Sequence[str]) -> Tokenizer:
+        """A tokenizer of this kind learned from training texts (see `fit_tokenizer`)."""
+        return cls(cls.learn_vocabulary(config, texts), lowercase=config.lowercase)
+
+    @classmethod
+    def from_assets(
+        cls, config: TextConfig, vocabulary: Sequence[str], assets: dict[str, bytes]
+    ) -> Tokenizer:
+        """The tokenizer of a saved vocabulary and its asset files (`asset_names`)."""
+        del assets  # a vocabulary is all these tokenizers need
+        return cls(vocabulary, lowercase=config.lowercase)
+
+    def assets(self) -> dict[str, bytes]:
+        """Files to save beside the vocabulary, by name (e.g. a SentencePiece model)."""
+        return {}
 
     @classmethod
     def learn_vocabulary(cls, config: TextConfig, texts: Sequence[str]) -> list[str]:
@@ -157,14 +176,26 @@ class Tokenizer(tf.Module, metaclass=abc.ABCMeta):
         Everything from the first [END] on is dropped, and so are [PAD] and [START];
         unknown tokens come back as the text `[UNK]`.
         """
+        ids = self.kept_ids(ids)
+        safe_ids = tf.clip_by_value(ids, 0, self.vocabulary_size - 1)
+        return self.join(tf.gather(self._tokens, safe_ids))
+
+    @staticmethod
+    def kept_ids(ids: tf.Tensor | tf.RaggedTensor) -> tf.RaggedTensor:
+        """The ids that are text: before the first [END], without [PAD] and [START].
+
+        Args:
+            ids: int [B, T], dense or ragged.
+
+        Returns:
+            int32 ragged [B, (tokens)].
+        """
         if isinstance(ids, tf.RaggedTensor):
             ids = ids.to_tensor(default_value=PAD_ID)
         ids = tf.cast(tf.convert_to_tensor(ids), tf.int32)
         before_end = tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=-1, exclusive=True) == 0
         keep = before_end & (ids != PAD_ID) & (ids != START_ID) & (ids != END_ID)
-        safe_ids = tf.clip_by_value(ids, 0, self.vocabulary_size - 1)
-        tokens = tf.ragged.boolean_mask(tf.gather(self._tokens, safe_ids), keep)
-        return self.join(tokens)
+        return tf.ragged.boolean_mask(ids, keep)
 
 
 class CharTokenizer(Tokenizer):
@@ -266,13 +297,23 @@ def fit_tokenizer(config: TextConfig, texts: Sequence[str]) -> Tokenizer:
     """
     if len(texts) == 0:
         raise ValueError("Cannot build a vocabulary from an empty list of texts.")
-    cls = tokenizer_class(config.tokenizer)
-    return cls(cls.learn_vocabulary(config, texts), lowercase=config.lowercase)
+    return tokenizer_class(config.tokenizer).fit(config, texts)
 
 
-def tokenizer_from_vocabulary(config: TextConfig, vocabulary: Sequence[str]) -> Tokenizer:
-    """Creates the tokenizer described by `config` over an existing vocabulary."""
-    return tokenizer_class(config.tokenizer)(vocabulary, lowercase=config.lowercase)
+def tokenizer_from_vocabulary(
+    config: TextConfig, vocabulary: Sequence[str], assets: dict[str, bytes] | None = None
+) -> Tokenizer:
+    """Creates the tokenizer described by `config` over an existing vocabulary.
+
+    Args:
+        config: TextConfig.
+        vocabulary: list of str.
+        assets: dict or None. The tokenizer's saved asset files by name (`asset_names`).
+
+    Raises:
+        ValueError: unknown tokenizer kind, or a malformed vocabulary or asset.
+    """
+    return tokenizer_class(config.tokenizer).from_assets(config, vocabulary, assets or {})
 
 
 def ragged_to_numpy(ids: tf.RaggedTensor) -> list[np.ndarray]:

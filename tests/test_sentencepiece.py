@@ -1,0 +1,184 @@
+"""Tests for the SentencePiece tokenizer (keras_seq2seq.text.sentencepiece), shared vocabularies."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_seq2seq.config import TextConfig, TrainConfig
+from keras_seq2seq.data.readers import read_pairs
+from keras_seq2seq.export import export_model
+from keras_seq2seq.inference import load
+from keras_seq2seq.op_check import TF_TEXT_SERVING_OPS, check_saved_model_ops, core_op_names
+from keras_seq2seq.text import RESERVED_TOKENS, SentencePieceTokenizer
+from keras_seq2seq.text.tokenizers import fit_tokenizer, normalize_text, tokenizer_from_vocabulary
+from keras_seq2seq.training import check_shared_vocabulary, train
+from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+
+PAIRS = read_pairs(Path(__file__).parent / "data" / "ddtp_en_de_sample.tsv")
+TECHNICAL = [
+    "libfoo2-dev --help",
+    "see /usr/share/doc/foo/README.gz and https://example.org/a?b=c&d=1",
+    "C++ bindings, e.g. for Qt5 (GUI)",
+    "Ωmega 😀 中文 ümlaut «quoted»",
+    "",
+    "   spaced\tout   text  ",
+]
+
+
+def _config(size=400, kind="unigram", **kwargs):
+    return TextConfig(tokenizer="sentencepiece", max_vocabulary_size=size,
+                      sentencepiece_type=kind, **kwargs)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def english():
+    return fit_tokenizer(_config(), [source for source, _ in PAIRS])
+
+
+def _round_trip(tokenizer, texts):
+    back = tokenizer.detokenize(tokenizer.tokenize(tf.constant(texts))).numpy()
+    return [text.decode("utf-8") for text in back]
+
+
+def test_reserved_tokens_keep_their_ids(english):
+    assert english.vocabulary[:4] == list(RESERVED_TOKENS)
+    assert english.vocabulary_size <= 400
+    ids = english.tokenize(tf.constant(["package"])).to_list()[0]
+    assert ids and min(ids) >= 4
+
+
+@pytest.mark.parametrize("kind", ["unigram", "bpe"])
+def test_round_trip_restores_the_normalized_text(kind):
+    tokenizer = fit_tokenizer(_config(kind=kind), [source for source, _ in PAIRS])
+    texts = [source for source, _ in PAIRS] + TECHNICAL
+    expected = [t.decode("utf-8") for t in normalize_text(tf.constant(texts)).numpy()]
+    assert _round_trip(tokenizer, texts) == expected
+
+
+def test_unseen_characters_fall_back_to_bytes(english):
+    pieces = english.tokenize_to_strings(tf.constant(["☃"])).to_list()[0]
+    assert pieces[-3:] == [b"<0xE2>", b"<0x98>", b"<0x83>"]
+    assert _round_trip(english, ["a ☃ b"]) == ["a ☃ b"]
+
+
+def test_detokenize_stops_at_end_and_skips_padding(english):
+    ids = english.tokenize(tf.constant(["free software"])).to_list()[0]
+    padded = tf.constant([[2, *ids, 3, *ids, 0, 0]])
+    assert english.detokenize(padded).numpy()[0].decode() == "free software"
+
+
+def test_saved_vocabulary_and_model_rebuild_the_tokenizer(english):
+    rebuilt = tokenizer_from_vocabulary(_config(), english.vocabulary, english.assets())
+    texts = TECHNICAL[:3]
+    np.testing.assert_array_equal(
+        rebuilt.tokenize(tf.constant(texts)).to_tensor(),
+        english.tokenize(tf.constant(texts)).to_tensor(),
+    )
+    with pytest.raises(ValueError, match=r"needs its model file \(spm.model\)"):
+        tokenizer_from_vocabulary(_config(), english.vocabulary, {})
+    with pytest.raises(ValueError, match=r"come from different runs"):
+        SentencePieceTokenizer(english.vocabulary[:-1] + ["zzqx"], model_proto=english.model_proto)
+
+
+def test_bad_sizes_and_types_are_refused():
+    with pytest.raises(ValueError, match=r"`vocab_size` must be at least 261"):
+        fit_tokenizer(_config(size=100), ["some text"])
+    with pytest.raises(ValueError, match=r"`sentencepiece_type` must be one of"):
+        _config(kind="char")
+
+
+def test_shared_vocabulary_needs_both_sides_alike():
+    shared = _config(shared_vocabulary=True)
+    assert check_shared_vocabulary(shared, shared)
+    assert not check_shared_vocabulary(_config(), _config())
+    with pytest.raises(ValueError, match=r"must be set on both sides"):
+        check_shared_vocabulary(shared, _config())
+    with pytest.raises(ValueError, match=r"same `lowercase` on both sides"):
+        check_shared_vocabulary(shared, _config(shared_vocabulary=True, lowercase=True))
+
+
+# -- trained end to end ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory):
+    text = _config(size=500, shared_vocabulary=True, max_length=48)
+    return train(
+        PAIRS,
+        tmp_path_factory.mktemp("sentencepiece"),
+        validation_pairs=PAIRS[:20],
+        model_options={
+            "architecture": "transformer",
+            "units": 16,
+            "heads": 2,
+            "tie_embeddings": True,
+        },
+        source_text=text,
+        target_text=text,
+        train_config=TrainConfig(epochs=1, batch_size=32, patience=0),
+        verbose=0,
+    )
+
+
+@pytest.mark.slow
+def test_shared_vocabulary_trains_tied_transformer(shared_run):
+    run_dir = shared_run.run_dir
+    assert (run_dir / "source_spm.model").read_bytes() == (
+        run_dir / "target_spm.model"
+    ).read_bytes()
+    config = shared_run.config
+    assert config.model.source_vocabulary_size == config.model.target_vocabulary_size
+    translator = load(run_dir)
+    assert translator.source_tokenizer.vocabulary == translator.target_tokenizer.vocabulary
+    assert len(translator.translate(TECHNICAL)) == len(TECHNICAL)
+
+
+@pytest.mark.slow
+def test_tied_embeddings_refuse_two_vocabularies(tmp_path):
+    with pytest.raises(ValueError, match=r"needs one vocabulary for both sides"):
+        train(
+            PAIRS,
+            tmp_path / "run",
+            model_options={
+                "architecture": "transformer",
+                "units": 16,
+                "heads": 2,
+                "tie_embeddings": True,
+            },
+            source_text=_config(),
+            target_text=_config(),
+            train_config=TrainConfig(epochs=1),
+            verbose=0,
+        )
+
+
+@pytest.mark.slow
+def test_sentencepiece_export_passes_op_check_and_serves(shared_run, tmp_path):
+    exported = export_model(shared_run.run_dir, tmp_path / "saved" / "en_de")
+    assert (exported / "source_spm.model").is_file() and (exported / "target_spm.model").is_file()
+    ops = check_saved_model_ops(exported)
+    assert {"SentencepieceOp", "SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= set(ops)
+    assert set(ops) - core_op_names() <= TF_TEXT_SERVING_OPS
+    texts = [source for source, _ in PAIRS[:10]] + TECHNICAL
+    spec = {"calls": [{"signature": "serving_default", "texts": _b64(texts)}],
+            "session_texts": _b64(texts[:3])}  # fmt: skip
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    done = subprocess.run(
+        [sys.executable, "-c", LOADER_SCRIPT, str(exported), "spec.json", "out.json"],
+        cwd=tmp_path,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    served = [t.decode() for t in _decoded(out["results"][0]["outputs"])]
+    assert served == load(exported).translate(texts)
