@@ -8,15 +8,13 @@ echo "3 mars 2021" | keras-seq2seq translate --model saved_models/dates --beam-w
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from collections.abc import Sequence
 
 from keras_seq2seq.config import LR_SCHEDULES, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
+from keras_seq2seq.quiet import silence_tensorflow
 
 
 def _int_at_least(minimum: int, description: str):
@@ -249,9 +247,11 @@ def _add_translate(subparsers) -> None:
     p = subparsers.add_parser(
         "translate",
         help="translate texts with a trained model",
-        description="Translate each TEXT, or each line of standard input when no TEXT is given. "
-        "Prints exactly one output line per input (or N lines 'rank<TAB>score<TAB>text' per "
-        "input with --n-best N > 1).",
+        description="Translate each TEXT, or each line of --input FILE (standard input when "
+        "neither is given). Writes exactly one output line per input, in input order (or N "
+        "lines 'rank<TAB>score<TAB>text' per input with --n-best N > 1), to --output FILE or "
+        "standard output. Files of any size stream in bounded memory; a progress line with "
+        "sentences/s and the time left shows on a terminal.",
     )
     p.add_argument(
         "--model",
@@ -260,8 +260,16 @@ def _add_translate(subparsers) -> None:
         "version directory",
     )
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to translate")
+    p.add_argument("--input", help="file of inputs, one per line ('-': standard input)")
+    p.add_argument("--output", help="file to write the outputs to (default: standard output)")
     _add_decode_arguments(p, list(DECODE_FLAGS))
     p.add_argument("--batch-size", type=_positive_int, default=256, help="inputs per batch")
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=4096,
+        help="inputs read, sorted by length and translated at a time (default 4096)",
+    )
     p.set_defaults(handler=_run_translate)
 
 
@@ -377,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(subparsers)
     _add_plot_attention(subparsers)
     _add_export(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.add_argument(
+            "--verbose",
+            action="store_true",
+            help="show TensorFlow's own log lines on stderr (dropped by default)",
+        )
     return parser
 
 
@@ -481,26 +495,13 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stdin_lines() -> Iterator[str]:
-    for raw in sys.stdin.buffer:
-        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-
-
-def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _run_translate(args: argparse.Namespace) -> int:
     from keras_seq2seq.decode_options import DecodeOptions
+    from keras_seq2seq.streaming import format_result, translate_file
 
     options = DecodeOptions(**_decode_options(args))
+    if args.texts and args.input:
+        raise ValueError("Give the texts as arguments or as --input FILE, not both.")
     if args.model.startswith(("http://", "https://")):  # a model served by TF Serving (REST)
         from keras_seq2seq.serving import RestTranslator
 
@@ -509,16 +510,27 @@ def _run_translate(args: argparse.Namespace) -> int:
         from keras_seq2seq.inference import load
 
         translator = load(args.model)
-    inputs = iter(args.texts) if args.texts else _stdin_lines()
-    for chunk in _chunks(inputs, args.batch_size):
-        for result in translator.translate(chunk, options, batch_size=args.batch_size):
-            if options.n_best == 1:
-                print(result)
-            else:
-                for rank, hyp in enumerate(result, start=1):
-                    print(f"{rank}\t{hyp.normalized_score:.4f}\t{hyp.text}")
-        sys.stdout.flush()
+    if args.texts:
+        results = translator.translate(args.texts, options, batch_size=args.batch_size)
+        lines = [line for result in results for line in format_result(result, options.n_best)]
+        _write_lines(lines, args.output)
+        return 0
+    # Typed at a terminal: answer each line as it comes.
+    chunk_size = 1 if args.input in (None, "-") and sys.stdin.isatty() else args.chunk_size
+    translate_file(
+        translator, args.input, args.output, options,
+        batch_size=args.batch_size, chunk_size=chunk_size,
+    )  # fmt: skip
     return 0
+
+
+def _write_lines(lines: list[str], output: str | None) -> None:
+    if output in (None, "-"):
+        print("\n".join(lines))
+        return
+    from pathlib import Path
+
+    Path(output).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -598,14 +610,21 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> int:
     """Runs the command line; returns the exit status.
 
     Bad input (a missing model, a malformed data file, an out-of-range option) prints one
     `error:` line and exits with status 2 instead of a traceback.
+
+    Args:
+        argv: the arguments (default: `sys.argv[1:]`).
+        quiet: bool. Drop TensorFlow's log lines from stderr unless `--verbose` is given
+            (see `keras_seq2seq.quiet`); the `keras-seq2seq` command does. Defaults to `False`.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if quiet and not args.verbose:
+        silence_tensorflow()
     try:
         return args.handler(args)
     except (ValueError, TypeError, FileNotFoundError) as error:
@@ -615,5 +634,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `keras-seq2seq` command: `main` with TensorFlow's log lines dropped."""
+    sys.exit(main(quiet=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -8,13 +8,10 @@ The test split's dates never appear in training or validation (the dataset split
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_seq2seq.cpu import configure_for_cpu_training
+from keras_seq2seq.quiet import silence_tensorflow
 from keras_seq2seq.recipes import load_pairs, resolve_settings
 
 EXAMPLES = (
@@ -51,7 +48,12 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default="runs/dates-demo", help="run directory")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--max-examples", type=int, help="use at most this many train pairs")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     args = parser.parse_args(argv)
+    if not args.verbose:
+        silence_tensorflow()  # before TensorFlow is imported
+    from keras_seq2seq.cpu import configure_for_cpu_training
+
     configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
 
     from keras_seq2seq.inference import load

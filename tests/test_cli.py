@@ -112,3 +112,34 @@ def test_mixed_precision_flag_takes_an_optional_dtype():
     assert chosen == "bfloat16"
     with pytest.raises(SystemExit):
         parser.parse_args([*base, "--mixed-precision", "float8"])
+
+
+def test_translate_input_file_to_output_file(reverse_run, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"abc\n\nhgf\nx\xff\nde")
+    out = tmp_path / "out.txt"
+    result = _run(
+        "translate", "--model", str(reverse_run.run_dir), "--input", str(source),
+        "--output", str(out), "--chunk-size", "2", "--beam-width", "2", "--no-repeat-ngram", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    lines = out.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 6 and lines[-1] == ""  # five outputs, each ended
+    assert lines[0] == "cba" and lines[2] == "fgh" and lines[4] == "ed"
+    assert b"Translating" not in result.stderr  # no progress line when stderr is not a terminal
+    both = _run("translate", "--model", str(reverse_run.run_dir), "--input", str(source), "x")
+    assert both.returncode == 2 and b"not both" in both.stderr
+
+
+def test_shipped_model_translates_with_nothing_on_stderr():
+    result = _run("translate", "--model", "saved_models/dates", "March 3, 2021")
+    assert result.returncode == 0
+    assert result.stdout.decode() == "2021-03-03\n"
+    assert result.stderr == b""
+    missing = _run("translate", "--model", "no/such/model", "x")
+    assert missing.returncode == 2
+    assert missing.stderr.decode().splitlines() == [
+        "keras-seq2seq translate: error: Model path not found: no/such/model"
+    ]
+    verbose = _run("translate", "--model", "saved_models/dates", "March 3, 2021", "--verbose")
+    assert verbose.returncode == 0 and verbose.stdout.decode() == "2021-03-03\n"
