@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from keras_seq2seq.config import LR_SCHEDULES, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
+from keras_seq2seq.errors import RunDirectoryBusyError
 from keras_seq2seq.quiet import silence_tensorflow
 
 
@@ -627,10 +628,12 @@ def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> int:
         silence_tensorflow()
     try:
         return args.handler(args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, FileNotFoundError, RunDirectoryBusyError) as error:
         print(f"keras-seq2seq {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        if str(interrupt):  # e.g. how to resume an interrupted training
+            print(f"keras-seq2seq {args.command}: {interrupt}", file=sys.stderr)
         return 130
 
 

@@ -94,3 +94,73 @@ def configure_for_cpu_training(intra_op: int = 1) -> bool:
         return False
     configure_cpu_threads(intra_op=intra_op)
     return True
+
+
+class SpeedWarning(UserWarning):
+    """A setting will make training slower on this machine than leaving it out."""
+
+
+# Measured with `benchmarks/train_speed.py --rows bfloat16` (standard model, batch 64): mixed
+# bfloat16 tokens/s over float32 tokens/s in the same run.
+BFLOAT16_SPEED = {
+    "amx": ("1.36x", "a CPU with AMX (Intel Sapphire Rapids class)"),
+    "avx512_bf16": ("0.73x", "a CPU with AVX512-BF16 but no AMX"),
+}
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of this machine (`/proc/cpuinfo`; empty where it is missing).
+
+    Example:
+    >>> "avx2" in cpu_flags()  # doctest: +SKIP
+    True
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def bfloat16_support(flags: frozenset[str] | None = None) -> str:
+    """How this CPU does bfloat16 matrix products: `"amx"`, `"avx512_bf16"` or `"none"`."""
+    flags = cpu_flags() if flags is None else flags
+    if "amx_bf16" in flags:
+        return "amx"
+    return "avx512_bf16" if "avx512_bf16" in flags else "none"
+
+
+def bfloat16_advice(flags: frozenset[str] | None = None) -> str | None:
+    """Why mixed bfloat16 would slow training down on this CPU, or None where it pays.
+
+    Mixed bfloat16 pays on CPUs with AMX; elsewhere (and with a GPU, where float16 is the
+    mixed precision to use) this returns the reason, with what was detected and measured.
+
+    Example:
+    >>> bfloat16_advice(frozenset({"avx512f", "avx512_bf16"}))  # doctest: +ELLIPSIS
+    'Mixed bfloat16 pays on CPUs with AMX; this CPU has AVX512-BF16 but no AMX ...'
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return (
+            "Mixed bfloat16 is meant for CPUs with AMX; on a GPU use --mixed-precision float16 "
+            "(tensor cores), or float32."
+        )
+    support = bfloat16_support(flags)
+    if support == "amx":
+        return None
+    amx_ratio, amx_cpu = BFLOAT16_SPEED["amx"]
+    if support == "avx512_bf16":
+        ratio, cpu = BFLOAT16_SPEED["avx512_bf16"]
+        detected = "AVX512-BF16 but no AMX"
+        measured = f"on {cpu} it trained at {ratio} the float32 speed"
+    else:
+        detected = "neither AMX nor AVX512-BF16 (bfloat16 is emulated)"
+        measured = "bfloat16 arithmetic is emulated in float32 there"
+    return (
+        f"Mixed bfloat16 pays on CPUs with AMX; this CPU has {detected}: {measured}, against "
+        f"{amx_ratio} on {amx_cpu} (benchmarks/train_speed.py --rows bfloat16). Train in "
+        "float32 (leave out --mixed-precision) for speed."
+    )

@@ -17,12 +17,16 @@ next to the SavedModel, so everything that loads a run directory loads an export
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import keras
 
 from keras_seq2seq.config import RunConfig, TextConfig
+from keras_seq2seq.errors import RunDirectoryBusyError
 from keras_seq2seq.models import Architecture, get_architecture
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_class, tokenizer_from_vocabulary
 from keras_seq2seq.text.vocabulary import load_vocabulary, save_vocabulary
@@ -198,3 +202,44 @@ def load_run(path: str | Path) -> LoadedRun:
         raise ValueError(f"Could not load {run_dir / MODEL_FILE}: {error}") from error
     model = architecture(config.model, training).float32_copy()
     return LoadedRun(run_dir, config, model, source, target)
+
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def training_lock(run_dir: Path) -> Iterator[None]:
+    """Holds the run directory's lock while training: one trainer per run directory.
+
+    The lock is an advisory `flock` on `RUN_DIR/.lock`, which the operating system releases
+    when the process ends, however it ends: a killed trainer never leaves it stuck.
+
+    Raises:
+        RunDirectoryBusyError: a live process holds the lock (its pid is in the message).
+
+    Example:
+    >>> with training_lock(Path("runs/dates")):  # doctest: +SKIP
+    ...     fit()
+    """
+    import fcntl
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            raise RunDirectoryBusyError(
+                f"{run_dir} is being trained by another process (pid {owner}). Wait for it "
+                "to finish (or stop it; running the same command again then resumes from its "
+                "last epoch), or train into another --output directory."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()

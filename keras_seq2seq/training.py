@@ -27,6 +27,7 @@ from keras_seq2seq.config import (
     TrainConfig,
     precision_policy,
 )
+from keras_seq2seq.cpu import SpeedWarning, bfloat16_advice
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
 from keras_seq2seq.models import get_architecture
@@ -40,6 +41,7 @@ from keras_seq2seq.run_dir import (
     SOURCE_VOCAB_FILE,
     read_tokenizers,
     save_tokenizers,
+    training_lock,
 )
 from keras_seq2seq.schedules import make_learning_rate, plateau_callback
 from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
@@ -259,6 +261,87 @@ def _check_batch_size(train_config: TrainConfig, strategy: tf.distribute.Strateg
         )
 
 
+class _Job(NamedTuple):
+    """What `train` trains on and with (checked)."""
+
+    train_pairs: Sequence[tuple[str, str]]
+    validation_pairs: Sequence[tuple[str, str]]
+    model_options: dict[str, Any]
+    source_text: TextConfig
+    target_text: TextConfig
+    train_config: TrainConfig
+
+
+def _train_into(
+    write_dir: Path,
+    job: _Job,
+    strategy: tf.distribute.Strategy,
+    verbose: int | str,
+    extra_callbacks: list[keras.callbacks.Callback],
+    decoded_metrics_pairs: Sequence[tuple[str, str]] | None,
+) -> tuple[RunConfig, dict[str, list[float]]]:
+    """Learns the vocabularies, builds, compiles and fits the model into `write_dir`."""
+    train_pairs, validation_pairs, options, source_text, target_text, train_config = job
+    keras.utils.set_random_seed(train_config.seed)
+    report = Progress(enabled=verbose != 0)
+    source_tok, target_tok = _prepare_tokenizers(
+        write_dir, source_text, target_text, train_pairs, report
+    )
+    # Every worker builds its vocabularies from its own copy of the data (deterministic: ties
+    # are broken by the token): check that the copies agree before training on them.
+    distribute.check_same_data(
+        strategy,
+        distribute.data_fingerprint(train_pairs, [source_tok.vocabulary, target_tok.vocabulary]),
+    )
+    model_config = _model_config(options, source_tok, target_tok)
+    architecture = get_architecture(model_config.architecture)
+    config = RunConfig(model_config, source_text, target_text, train_config)
+    config.save(write_dir / CONFIG_FILE)
+    with report.stage(f"Tokenizing {len(train_pairs) + len(validation_pairs or ()):,} pairs"):
+        train_data, validation_data = _datasets(
+            train_pairs, validation_pairs, source_tok, target_tok, config
+        )
+    # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
+    with strategy.scope():
+        model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
+        compile_model(model.training, train_config)
+    distribute.prepare_model(model.training, strategy, train_data)
+    if decoded_metrics_pairs is not None:
+        extra_callbacks.insert(
+            0, DecodedMetricsCallback(decoded_metrics_pairs, source_tok, target_tok, config)
+        )
+    monitor = "val_loss" if validation_data is not None else "loss"
+    fit_callbacks = _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor)
+    try:
+        _fit(model.training, train_data, validation_data, fit_callbacks, config.train, verbose)
+    except KeyboardInterrupt:
+        raise TrainingInterruptedError(write_dir, read_history(write_dir / HISTORY_FILE)) from None
+    if not (write_dir / MODEL_FILE).is_file():
+        # Every epoch had a NaN loss: keep what there is so the run can be inspected.
+        model.training.save(write_dir / MODEL_FILE)
+    history = read_history(write_dir / HISTORY_FILE)
+    return config, history
+
+
+class TrainingInterruptedError(KeyboardInterrupt):
+    """Training was stopped (Ctrl-C); the message says what the backup holds and how to resume."""
+
+    def __init__(self, run_dir: Path, history: dict[str, list[float]]):
+        done = len(history.get("loss", []))
+        if (run_dir / BACKUP_DIR).is_dir() and done:
+            message = (
+                f"Training stopped during epoch {done + 1}. {run_dir}/{BACKUP_DIR} holds the "
+                f"weights and optimizer state after epoch {done}: run the same command again "
+                f"to resume from there (epoch {done + 1} starts over)."
+            )
+        else:
+            message = (
+                "Training stopped before the first epoch ended; nothing was backed up, so the "
+                "same command starts over."
+            )
+        super().__init__(message)
+
+
 def train(
     train_pairs: Sequence[tuple[str, str]],
     output_dir: str | Path,
@@ -322,6 +405,8 @@ def train(
     train_config = train_config or TrainConfig()
     _check_batch_size(train_config, strategy)
     options = _checked_model_options(model_options)
+    if train_config.mixed_precision == "bfloat16" and (advice := bfloat16_advice()):
+        warnings.warn(advice, SpeedWarning, stacklevel=2)
     if len(train_pairs) == 0:
         raise ValueError("No training pairs: the dataset is empty.")
     if validation_pairs is None:
@@ -330,45 +415,13 @@ def train(
         )
     run_dir = Path(output_dir)
     write_dir = distribute.worker_dir(run_dir, strategy)  # run_dir, except on non-chief workers
-    write_dir.mkdir(parents=True, exist_ok=True)
 
-    keras.utils.set_random_seed(train_config.seed)
     source_text, target_text = source_text or TextConfig(), target_text or TextConfig()
-    report = Progress(enabled=verbose != 0)
-    source_tok, target_tok = _prepare_tokenizers(
-        write_dir, source_text, target_text, train_pairs, report
-    )
-    # Every worker builds its vocabularies from its own copy of the data (deterministic: ties
-    # are broken by the token): check that the copies agree before training on them.
-    distribute.check_same_data(
-        strategy,
-        distribute.data_fingerprint(train_pairs, [source_tok.vocabulary, target_tok.vocabulary]),
-    )
-    model_config = _model_config(options, source_tok, target_tok)
-    architecture = get_architecture(model_config.architecture)
-    config = RunConfig(model_config, source_text, target_text, train_config)
-    config.save(write_dir / CONFIG_FILE)
-    with report.stage(f"Tokenizing {len(train_pairs) + len(validation_pairs or ()):,} pairs"):
-        train_data, validation_data = _datasets(
-            train_pairs, validation_pairs, source_tok, target_tok, config
+    job = _Job(train_pairs, validation_pairs, options, source_text, target_text, train_config)
+    with training_lock(write_dir):
+        config, history = _train_into(
+            write_dir, job, strategy, verbose, list(callbacks), decoded_metrics_pairs
         )
-    # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
-    with strategy.scope():
-        model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
-        compile_model(model.training, train_config)
-    distribute.prepare_model(model.training, strategy, train_data)
-    extra_callbacks = list(callbacks)
-    if decoded_metrics_pairs is not None:
-        extra_callbacks.insert(
-            0, DecodedMetricsCallback(decoded_metrics_pairs, source_tok, target_tok, config)
-        )
-    monitor = "val_loss" if validation_data is not None else "loss"
-    fit_callbacks = _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor)
-    _fit(model.training, train_data, validation_data, fit_callbacks, config.train, verbose)
-    if not (write_dir / MODEL_FILE).is_file():
-        # Every epoch had a NaN loss: keep what there is so the run can be inspected.
-        model.training.save(write_dir / MODEL_FILE)
-    history = read_history(write_dir / HISTORY_FILE)
     if write_dir != run_dir:
         shutil.rmtree(write_dir)  # a non-chief worker's copy of the run directory
     return TrainResult(

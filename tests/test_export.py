@@ -439,6 +439,45 @@ def test_op_check_rejects_unknown_ops(tmp_path):
     assert "FancyCustomOp" in check_saved_model_ops(path, allowed=["FancyCustomOp"])
 
 
+@pytest.mark.slow
+def test_op_check_compares_tf_text_attributes(tmp_path):
+    import tensorflow_text as tf_text
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    def normalize(x):
+        return tf.strings.length(tf_text.normalize_utf8(tf.strings.as_string(x), "NFKC"))
+
+    path = _save_toy(tmp_path / "text", normalize)
+    assert op_check_lib.tf_text_attribute_mismatches(path) == []
+    assert "NormalizeUTF8" in check_saved_model_ops(path)
+    message = saved_model_pb2.SavedModel()
+    message.ParseFromString((path / "saved_model.pb").read_bytes())
+    for function in message.meta_graphs[0].graph_def.library.function:
+        for node in function.node_def:
+            if node.op == "NormalizeUTF8":
+                node.attr["newer_option"].b = True  # as a newer TF-Text might write
+                del node.attr["normalization_form"]  # required by the served release
+    (path / "saved_model.pb").write_bytes(message.SerializeToString())
+    assert op_check_lib.tf_text_attribute_mismatches(path) == [
+        "NormalizeUTF8: attribute 'newer_option' unknown to TF-Text 2.20.0",
+        "NormalizeUTF8: required attribute 'normalization_form' missing",
+    ]
+    with pytest.raises(
+        ServingOpsError, match=r"TF-Text nodes that TF-Text 2\.20\.0 would not load"
+    ):
+        check_saved_model_ops(path)
+
+
+def test_tf_text_signatures_are_those_stock_serving_links():
+    from keras_seq2seq.tf_text_serving_ops import TF_TEXT_OP_ATTRS, TF_TEXT_VERSION
+
+    assert TF_TEXT_VERSION == "2.20.0"
+    needed = {"NormalizeUTF8", "WordpieceTokenizeWithOffsets", "SentencepieceOp",
+              "SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"}  # fmt: skip
+    assert needed <= op_check_lib.TF_TEXT_SERVING_OPS == set(TF_TEXT_OP_ATTRS)
+    assert TF_TEXT_OP_ATTRS["NormalizeUTF8"] == {"normalization_form": False}
+
+
 def test_op_check_needs_a_saved_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="SavedModel directory not found"):
         check_saved_model_ops(tmp_path / "missing")

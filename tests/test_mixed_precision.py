@@ -2,11 +2,13 @@
 
 import subprocess
 import sys
+import warnings
 
 import keras
 import numpy as np
 import pytest
 
+from keras_seq2seq import cpu
 from keras_seq2seq.config import ModelConfig, TrainConfig
 from keras_seq2seq.inference import load
 from keras_seq2seq.models import build_seq2seq
@@ -54,7 +56,9 @@ def test_mixed_precision_training_uses_loss_scaling_and_translates_in_float32(tm
     np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
 
 
-def test_bfloat16_training_needs_no_loss_scaling_and_translates_in_float32(tmp_path):
+def test_bfloat16_training_needs_no_loss_scaling_and_translates_in_float32(tmp_path, monkeypatch):
+    # As on a CPU without AMX: training warns, with what was detected, and still trains.
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
     config = ModelConfig(20, 15, units=8, embedding_dim=4, num_layers=2, bidirectional=True)
     models = build_seq2seq(config, mixed_precision="bfloat16")
     assert models.training.get_layer("decoder_1").compute_dtype == "bfloat16"
@@ -63,13 +67,19 @@ def test_bfloat16_training_needs_no_loss_scaling_and_translates_in_float32(tmp_p
     pairs = reverse_pairs(600, seed=4)
     final_losses = {}
     for precision in (False, "bfloat16"):
-        result = train(
-            pairs,
-            tmp_path / ("run" if precision else "float32"),
-            model_options={"units": 32, "embedding_dim": 16},
-            train_config=TrainConfig(epochs=3, batch_size=32, mixed_precision=precision),
-            verbose=0,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = train(
+                pairs,
+                tmp_path / ("run" if precision else "float32"),
+                model_options={"units": 32, "embedding_dim": 16},
+                train_config=TrainConfig(epochs=3, batch_size=32, mixed_precision=precision),
+                verbose=0,
+            )
+        advice = [str(w.message) for w in caught if issubclass(w.category, cpu.SpeedWarning)]
+        assert len(advice) == (1 if precision else 0)
+        if precision:
+            assert "AVX512-BF16 but no AMX" in advice[0] and "0.73x" in advice[0]
         losses = result.history["val_loss"]
         assert all(np.isfinite(losses)) and losses[-1] < losses[0]
         final_losses[precision] = losses[-1]
@@ -85,6 +95,14 @@ def test_bfloat16_training_needs_no_loss_scaling_and_translates_in_float32(tmp_p
     half = saved([source, target]).numpy()
     full = translator.model.training([source, target]).numpy()
     np.testing.assert_allclose(half, full, atol=0.05 * np.abs(full).max())
+
+
+def test_bfloat16_advice_follows_the_cpu():
+    assert cpu.bfloat16_support(frozenset({"amx_bf16", "avx512_bf16"})) == "amx"
+    assert cpu.bfloat16_advice(frozenset({"amx_tile", "amx_bf16"})) is None
+    assert "neither AMX nor AVX512-BF16" in cpu.bfloat16_advice(frozenset({"avx512f"}))
+    assert "1.36x" in cpu.bfloat16_advice(frozenset())
+    assert isinstance(cpu.cpu_flags(), frozenset)
 
 
 def test_config_rejects_unknown_precisions_and_non_boolean_flags():
