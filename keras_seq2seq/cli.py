@@ -375,6 +375,29 @@ def _add_export(subparsers) -> None:
     p.set_defaults(handler=_run_export)
 
 
+def _add_info(subparsers) -> None:
+    p = subparsers.add_parser(
+        "info",
+        help="print a model's card: architecture, sizes, data, training, last evaluation",
+        description="Print what a trained model is (architecture, sizes, parameters, "
+        "vocabularies and tokenizers), what it was trained on (pairs, dataset or file and "
+        "its SHA-256), how long training took, and its last evaluation.",
+    )
+    p.add_argument("model", metavar="MODEL", help="run directory or exported model")
+    p.add_argument("--json", action="store_true", help="print the card as JSON")
+    p.set_defaults(handler=_run_info)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import json
+
+    from keras_seq2seq.model_card import format_model_card, model_card
+
+    card = model_card(args.model)
+    print(json.dumps(card, indent=1, ensure_ascii=False) if args.json else format_model_card(card))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keras-seq2seq",
@@ -386,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(subparsers)
     _add_plot_attention(subparsers)
     _add_export(subparsers)
+    _add_info(subparsers)
     for subparser in subparsers.choices.values():
         subparser.add_argument(
             "--verbose",
@@ -488,6 +512,7 @@ def _run_train(args: argparse.Namespace) -> int:
         train_config=settings.train,
         verbose=default_verbosity(),
         strategy=strategy,
+        data_source=args.dataset,
     )
     print(
         f"Trained on {result.num_train_examples} pairs ({result.num_validation_examples} for "

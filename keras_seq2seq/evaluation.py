@@ -24,6 +24,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from keras_seq2seq.metrics import (
     score_texts,
     token_error_rate,
 )
+from keras_seq2seq.model_card import EVALUATION_FILE
 from keras_seq2seq.progress import Counter
 from keras_seq2seq.run_dir import resolve_run_dir
 
@@ -217,6 +219,7 @@ def evaluate(
     batch_size: int = 256,
     metrics: Sequence[str] | None = None,
     progress: bool = True,
+    record: bool = True,
     **option_kwargs: Any,
 ) -> dict[str, Any]:
     """Decodes the sources of `pairs` and scores the outputs against their targets.
@@ -234,6 +237,9 @@ def evaluate(
         metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`, or None for
             the defaults of the target tokenizer (`default_metrics`). Defaults to `None`.
         progress: bool. Show a progress line on stderr. Defaults to `True`.
+        record: bool. For a model directory, also write the report (without the examples) as
+            its `evaluation.json`, the "last evaluation" of its model card (a warning when
+            the directory is read-only). Defaults to `True`.
         **option_kwargs: DecodeOptions fields (`beam_width=4`, ...), when `options` is None.
 
     Returns:
@@ -303,7 +309,19 @@ def evaluate(
             ],
         }
     )
+    if record and model_dir is not None:
+        _record(report, model_dir / EVALUATION_FILE)
     return report
+
+
+def _record(report: dict[str, Any], path: Path) -> None:
+    try:
+        write_report(report, path)
+    except OSError as error:
+        warnings.warn(
+            f"Could not record the evaluation in {path} for the model card: {error}",
+            stacklevel=3,
+        )
 
 
 def write_report(report: dict[str, Any], path: str | os.PathLike) -> Path:

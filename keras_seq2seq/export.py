@@ -47,6 +47,13 @@ from pathlib import Path
 from typing import Any
 
 from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.model_card import (
+    EVALUATION_FILE,
+    MODEL_CARD_FILE,
+    TRAINING_FILE,
+    model_card,
+    write_json,
+)
 from keras_seq2seq.op_check import check_saved_model_ops
 from keras_seq2seq.serving import BEAM_SIGNATURE, SERVING_SIGNATURE
 from keras_seq2seq.validation import check_int
@@ -308,6 +315,10 @@ def export_model(
         tf.saved_model.save(module, str(staging), signatures=signatures)
         for name in model_files(translator.config):
             shutil.copy2(run_dir / name, staging / name)
+        for name in (TRAINING_FILE, EVALUATION_FILE):
+            if (run_dir / name).is_file():
+                shutil.copy2(run_dir / name, staging / name)
+        write_json(staging / MODEL_CARD_FILE, model_card(staging))
         if check_ops:
             check_saved_model_ops(staging)
         _publish(staging, target, force=force)

@@ -7,9 +7,11 @@ under `RUN_DIR/.worker-N/`, removed when training ends (see `keras_seq2seq.distr
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +32,7 @@ from keras_seq2seq.config import (
 from keras_seq2seq.cpu import SpeedWarning, bfloat16_advice
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
+from keras_seq2seq.model_card import TRAINING_FILE, pairs_sha256, write_json
 from keras_seq2seq.models import get_architecture
 from keras_seq2seq.progress import Progress
 from keras_seq2seq.run_dir import (
@@ -323,6 +326,34 @@ def _train_into(
     return config, history
 
 
+def _record_training(
+    write_dir: Path, job: _Job, history: dict, data_source: str | None, seconds: float
+) -> None:
+    """Writes `training.json` for the model card (see `keras_seq2seq.model_card`)."""
+    import keras_seq2seq
+
+    write_json(
+        write_dir / TRAINING_FILE,
+        {
+            "data": {
+                "source": data_source,
+                "train_pairs": len(job.train_pairs),
+                "validation_pairs": len(job.validation_pairs or ()),
+                "sha256": pairs_sha256(job.train_pairs),
+            },
+            "epochs": job.train_config.epochs,
+            "epochs_run": len(history.get("loss", [])),
+            "seconds": round(seconds, 1),
+            "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "versions": {
+                "keras_seq2seq": keras_seq2seq.__version__,
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+            },
+        },
+    )
+
+
 class TrainingInterruptedError(KeyboardInterrupt):
     """Training was stopped (Ctrl-C); the message says what the backup holds and how to resume."""
 
@@ -355,6 +386,7 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     decoded_metrics_pairs: Sequence[tuple[str, str]] | None = None,
     strategy: str | tf.distribute.Strategy = "default",
+    data_source: str | None = None,
 ) -> TrainResult:
     """Trains a sequence-to-sequence model with `model.fit` and writes a run directory.
 
@@ -383,6 +415,8 @@ def train(
             run the same call on each worker), or a strategy instance; see
             `keras_seq2seq.distribute.get_strategy`. `train_config.batch_size` is the global
             batch, split over all replicas. Defaults to `"default"`.
+        data_source: str or None. Where the pairs came from (a builtin dataset's name or a
+            file path), for the model card (`training.json`). Defaults to `None`.
 
     Returns:
         TrainResult with the run directory, config and history.
@@ -418,10 +452,12 @@ def train(
 
     source_text, target_text = source_text or TextConfig(), target_text or TextConfig()
     job = _Job(train_pairs, validation_pairs, options, source_text, target_text, train_config)
+    started = time.perf_counter()
     with training_lock(write_dir):
         config, history = _train_into(
             write_dir, job, strategy, verbose, list(callbacks), decoded_metrics_pairs
         )
+        _record_training(write_dir, job, history, data_source, time.perf_counter() - started)
     if write_dir != run_dir:
         shutil.rmtree(write_dir)  # a non-chief worker's copy of the run directory
     return TrainResult(

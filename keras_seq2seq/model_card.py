@@ -1,0 +1,154 @@
+"""Model cards: what a trained model is, what it was trained on, and how well it did.
+
+`model_card(path)` gathers, for a run or export directory: the architecture and its sizes,
+the parameter count, both vocabularies and tokenizers, the training data (pairs, the dataset
+name or file and a SHA-256 of the pairs), the training time and epochs (`training.json`,
+written by `train`) and the last evaluation (`evaluation.json`, written by `evaluate` when it
+is given a model directory). `keras-seq2seq info MODEL` prints it; `export` writes it as
+`model_card.json` in the version directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+TRAINING_FILE = "training.json"
+EVALUATION_FILE = "evaluation.json"
+MODEL_CARD_FILE = "model_card.json"
+
+
+def pairs_sha256(pairs: Sequence[tuple[str, str]]) -> str:
+    """SHA-256 of a list of pairs (one `source<TAB>target<LF>` line each), in hex.
+
+    Example:
+    >>> pairs_sha256([("a", "b")])[:12]
+    '2b1d2f75b1a4'
+    """
+    digest = hashlib.sha256()
+    for source, target in pairs:
+        digest.update(f"{source}\t{target}\n".encode())
+    return digest.hexdigest()
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Writes JSON atomically (temporary file, then rename)."""
+    partial = path.with_suffix(path.suffix + ".tmp")
+    partial.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+
+
+def model_card(path: str | os.PathLike) -> dict[str, Any]:
+    """The model card of a run directory or export.
+
+    Args:
+        path: a run directory, an exported base path (newest version) or a version directory.
+
+    Returns:
+        dict with `model` (directory), `architecture`, `options`, `units`, `num_layers`,
+        `dropout`, `parameters`, `source` / `target` (tokenizer kind, vocabulary size,
+        lower-casing, maximum length), `training` (or None) and `evaluation` (or None).
+
+    Raises:
+        FileNotFoundError: no model there.
+        ValueError: a file is corrupt.
+
+    Example:
+    >>> model_card("saved_models/dates")["architecture"]  # doctest: +SKIP
+    'rnn'
+    """
+    from keras_seq2seq.run_dir import load_run
+
+    run = load_run(path)
+    config = run.config
+    card: dict[str, Any] = {
+        "model": str(run.run_dir),
+        "architecture": config.model.architecture,
+        "units": config.model.units,
+        "num_layers": config.model.num_layers,
+        "dropout": config.model.dropout,
+        "options": dict(config.model.options),
+        "parameters": int(run.model.training.count_params()),
+    }
+    for side, text, tokenizer in (
+        ("source", config.source_text, run.source_tokenizer),
+        ("target", config.target_text, run.target_tokenizer),
+    ):
+        card[side] = {
+            "tokenizer": text.tokenizer,
+            "vocabulary_size": tokenizer.vocabulary_size,
+            "lowercase": text.lowercase,
+            "max_length": text.max_length,
+            "shared_vocabulary": text.shared_vocabulary,
+        }
+    card["training"] = _read_json(run.run_dir / TRAINING_FILE)
+    card["evaluation"] = _read_json(run.run_dir / EVALUATION_FILE)
+    return card
+
+
+def _training_lines(training: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if training is None:
+        return [("training", "not recorded (trained before model cards)")]
+    data = training.get("data", {})
+    rows = [
+        ("training data", str(data.get("source") or "pairs given to train()")),
+        ("pairs", f"{data.get('train_pairs', '?'):,} train, {data.get('validation_pairs', '?'):,} "
+                  "validation"),
+        ("data SHA-256", str(data.get("sha256", "?"))),
+        ("epochs", f"{training.get('epochs_run', '?')} of {training.get('epochs', '?')}"),
+    ]  # fmt: skip
+    if "seconds" in training:
+        rows.append(("training time", f"{training['seconds']:.0f} s"))
+    return rows
+
+
+def format_model_card(card: dict[str, Any]) -> str:
+    """The model card as an aligned two-column text.
+
+    Example:
+    >>> print(format_model_card(model_card("saved_models/dates")))  # doctest: +SKIP
+    """
+    options = ", ".join(f"{key}={value}" for key, value in card["options"].items())
+    rows = [
+        ("model", card["model"]),
+        ("architecture", f"{card['architecture']} ({options or 'default options'})"),
+        (
+            "sizes",
+            f"units {card['units']}, {card['num_layers']} layer(s), dropout {card['dropout']}",
+        ),
+        ("parameters", f"{card['parameters']:,}"),
+    ]
+    for side in ("source", "target"):
+        info = card[side]
+        text = f"{info['tokenizer']}, {info['vocabulary_size']:,} tokens, max {info['max_length']}"
+        text += ", lower-cased" if info["lowercase"] else ""
+        text += ", shared vocabulary" if info["shared_vocabulary"] else ""
+        rows.append((side, text))
+    rows += _training_lines(card["training"])
+    evaluation = card["evaluation"]
+    if evaluation is None:
+        rows.append(("last evaluation", "none recorded (keras-seq2seq evaluate --model ...)"))
+    else:
+        scores = ", ".join(
+            f"{key} {evaluation[key]:.2f}"
+            for key in ("exact_match", "sequence_error_rate", "token_error_rate", "bleu", "chrf")
+            if key in evaluation
+        )
+        rows.append(
+            ("last evaluation", f"{evaluation.get('num_examples', '?')} examples: {scores}")
+        )
+    width = max(len(label) for label, _ in rows) + 3
+    return "\n".join(f"{label:<{width}}{value}" for label, value in rows)

@@ -1,0 +1,113 @@
+"""Tests for keras_seq2seq.run_dir (lock, files) and keras_seq2seq.model_card."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from keras_seq2seq.cli import main
+from keras_seq2seq.config import TrainConfig
+from keras_seq2seq.errors import RunDirectoryBusyError
+from keras_seq2seq.model_card import format_model_card, model_card, pairs_sha256
+from keras_seq2seq.run_dir import model_files, training_lock
+from keras_seq2seq.training import TrainingInterruptedError, read_history, train
+from tests.conftest import reverse_pairs
+
+
+def test_one_trainer_per_run_directory(tmp_path):
+    with training_lock(tmp_path / "run"):
+        with pytest.raises(
+            RunDirectoryBusyError, match=rf"being trained by another process \(pid {os.getpid()}\)"
+        ):
+            train(
+                [("ab", "ba")] * 8, tmp_path / "run", train_config=TrainConfig(epochs=1), verbose=0
+            )
+        assert main(["train", "--dataset", "dates", "--output", str(tmp_path / "run")]) == 2
+    with training_lock(tmp_path / "run"):  # released when the first holder let go
+        pass
+
+
+def test_a_killed_trainer_leaves_no_stuck_lock(tmp_path):
+    code = (
+        "import sys, time; from pathlib import Path; from keras_seq2seq.run_dir import "
+        "training_lock\nwith training_lock(Path(sys.argv[1])):\n print('locked', flush=True); "
+        "time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert holder.stdout.readline().strip() == "locked"
+    with (
+        pytest.raises(RunDirectoryBusyError, match=rf"pid {holder.pid}"),
+        training_lock(tmp_path / "run"),
+    ):
+        pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    with training_lock(tmp_path / "run"):
+        pass
+
+
+class _StopAtEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.stop_epoch = epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == self.stop_epoch and batch == 1:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_the_backup_holds_and_resuming_works(tmp_path):
+    pairs = reverse_pairs(300, seed=3)
+    options = {"model_options": {"units": 8, "embedding_dim": 4}, "verbose": 0,
+               "train_config": TrainConfig(epochs=4, batch_size=32, patience=0)}  # fmt: skip
+    with pytest.raises(TrainingInterruptedError) as stopped:
+        train(pairs, tmp_path / "run", callbacks=[_StopAtEpoch(2)], **options)
+    assert str(stopped.value).startswith("Training stopped during epoch 3.")
+    assert "after epoch 2: run the same command again" in str(stopped.value)
+    assert (tmp_path / "run" / "backup").is_dir()
+    assert len(read_history(tmp_path / "run" / "history.json")["loss"]) == 2
+    result = train(pairs, tmp_path / "run", **options)  # the lock was released
+    assert len(result.history["loss"]) == 4
+    with pytest.raises(TrainingInterruptedError, match=r"before the first epoch ended"):
+        train(pairs, tmp_path / "fresh", callbacks=[_StopAtEpoch(0)], **options)
+
+
+@pytest.mark.slow
+def test_model_card_and_info(reverse_run, capsys):
+    card = model_card(reverse_run.run_dir)
+    assert card["architecture"] == "rnn" and card["units"] == 32
+    assert card["parameters"] > 1000
+    assert card["source"]["tokenizer"] == "char" and card["source"]["vocabulary_size"] >= 12
+    training = card["training"]
+    assert training["data"]["train_pairs"] == reverse_run.num_train_examples
+    assert training["data"]["sha256"] == pairs_sha256(reverse_pairs(3000, seed=0))
+    assert training["epochs_run"] == len(reverse_run.history["loss"]) and training["seconds"] > 0
+    text = format_model_card(card)
+    assert "parameters" in text and "3,000 train" in text
+    assert main(["info", str(reverse_run.run_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["parameters"] == card["parameters"]
+
+
+@pytest.mark.slow
+def test_export_writes_the_model_card(reverse_run, tmp_path):
+    from keras_seq2seq.evaluation import evaluate
+    from keras_seq2seq.export import export_model
+
+    version = export_model(reverse_run.run_dir, tmp_path / "saved" / "reverse")
+    card = json.loads((version / "model_card.json").read_text())
+    assert card["training"]["data"]["train_pairs"] == reverse_run.num_train_examples
+    assert card["evaluation"] is None
+    for name in model_files(reverse_run.config):
+        assert (version / name).is_file()
+    report = evaluate(version, reverse_pairs(20, seed=9), progress=False)
+    assert model_card(version)["evaluation"]["exact_match"] == report["exact_match"]
