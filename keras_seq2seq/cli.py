@@ -8,14 +8,17 @@ echo "3 mars 2021" | keras-seq2seq translate --model saved_models/dates --beam-w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 
 from keras_seq2seq.config import LR_SCHEDULES, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
-from keras_seq2seq.errors import RunDirectoryBusyError
+from keras_seq2seq.errors import CountedWarning, RunDirectoryBusyError
 from keras_seq2seq.quiet import silence_tensorflow
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _int_at_least(minimum: int, description: str):
@@ -44,6 +47,16 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
     return value
 
 
@@ -76,6 +89,12 @@ DECODE_FLAGS = {
         "--coverage-penalty",
         _non_negative_float,
         "beam search: GNMT coverage penalty weight (0 = off)",
+    ),
+    "min_score": (
+        "--min-score",
+        _finite_float,
+        "refuse (leave empty, with a counted warning) outputs whose length-normalized "
+        "log-probability is below this; `evaluate` suggests values",
     ),
 }
 """Command-line flags of the `DecodeOptions` fields: (flag, parser, help)."""
@@ -652,7 +671,9 @@ def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> int:
     if quiet and not args.verbose:
         silence_tensorflow()
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return args.handler(args)
     except (ValueError, TypeError, FileNotFoundError, RunDirectoryBusyError) as error:
         print(f"keras-seq2seq {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -660,6 +681,19 @@ def main(argv: Sequence[str] | None = None, *, quiet: bool = False) -> int:
         if str(interrupt):  # e.g. how to resume an interrupted training
             print(f"keras-seq2seq {args.command}: {interrupt}", file=sys.stderr)
         return 130
+
+
+def _one_line_warning(command: str):
+    """`warnings.showwarning` for the command line: our warnings as one line each."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CountedWarning) or filename.startswith(_PACKAGE_DIR):
+            print(f"keras-seq2seq {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def run() -> None:

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from keras_seq2seq.validation import check_int, check_number
+from keras_seq2seq.validation import check_finite, check_int, check_number
 
 MAX_BEAM_WIDTH = 256
 MAX_OUTPUT_LENGTH = 10_000
@@ -19,11 +19,16 @@ _SEED_LIMIT = 2**63 - 1
 
 
 class Hypothesis(NamedTuple):
-    """One decoded output: its text, total log-probability and length-normalized score."""
+    """One decoded output: its text, total log-probability and length-normalized score.
+
+    `accepted` is False when the normalized score is below `DecodeOptions.min_score`; the
+    text is then empty.
+    """
 
     text: str
     score: float
     normalized_score: float
+    accepted: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +58,10 @@ class DecodeOptions:
         coverage_penalty: float >= 0. GNMT coverage penalty weight `beta` in beam search:
             hypotheses that leave source tokens unattended rank lower. Needs a model with
             attention. Defaults to `0.0`.
+        min_score: float or None. Refuse outputs whose length-normalized log-probability is
+            below this: they come back empty, flagged `accepted=False`. `evaluate` reports
+            the score at which a given share of correct outputs would be refused, to choose
+            it. Defaults to `None` (accept everything).
 
     Raises:
         TypeError: an option has the wrong type.
@@ -78,6 +87,7 @@ class DecodeOptions:
     seed: int | None = None
     no_repeat_ngram: int = 0
     coverage_penalty: float = 0.0
+    min_score: float | None = None
 
     def __post_init__(self) -> None:
         check_int("beam_width", self.beam_width, maximum=MAX_BEAM_WIDTH)
@@ -101,6 +111,8 @@ class DecodeOptions:
         self._check_sampling()
         check_int("no_repeat_ngram", self.no_repeat_ngram, minimum=0, description="an integer >= 0")
         self._set("coverage_penalty", check_number("coverage_penalty", self.coverage_penalty))
+        if self.min_score is not None:
+            self._set("min_score", check_finite("min_score", self.min_score))
         if self.coverage_penalty and self.search != "beam":
             raise ValueError(
                 "`coverage_penalty` ranks the hypotheses of beam search: use beam_width > 1. "

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.decode_options import DecodeOptions
@@ -176,13 +177,60 @@ def _decode_all(
     warmup_seconds = time.perf_counter() - start
     counter = Counter(len(sources), "sentences", "Decoding", enabled=progress)
     hypotheses: list[str] = []
+    scores, accepted = [], []
     start = time.perf_counter()
     for begin in range(0, len(sources), batch_size):
         chunk = sources[begin : begin + batch_size]
         (decoded,) = translator.decode(chunk, options, batch_size=batch_size)
         hypotheses.extend(text.decode("utf-8") for text in decoded.outputs[:, 0])
+        scores.append(decoded.normalized_scores[:, 0])
+        accepted.append(decoded.accepted[:, 0])
         counter.update(len(hypotheses))
-    return hypotheses, warmup_seconds, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return hypotheses, np.concatenate(scores), np.concatenate(accepted), warmup_seconds, seconds
+
+
+REFUSAL_SHARES = (0.1, 0.5, 1.0, 2.0, 5.0)
+"""Shares (%) of correct outputs for which `refusal_stats` gives the refusing score."""
+
+
+def refusal_stats(
+    hypotheses: Sequence[str],
+    references: Sequence[Sequence[str]],
+    scores: np.ndarray,
+    accepted: np.ndarray,
+) -> dict[str, Any]:
+    """How outputs would be refused: shares and the `min_score` for a refusal budget.
+
+    Args:
+        hypotheses: decoded outputs.
+        references: their references (several per output).
+        scores: float `[N]` length-normalized log-probabilities of the outputs.
+        accepted: bool `[N]`, False where `min_score` refused the output.
+
+    Returns:
+        dict: `refused` (% of outputs under `min_score`), `empty_outputs` (% of outputs that
+        are empty, the model's own refusals or `min_score`'s), and `refusal_thresholds`: for
+        each share in `REFUSAL_SHARES`, the score below which that share of the *correct*
+        outputs falls, i.e. the `min_score` that would refuse that share of correct answers
+        (absent when no output is correct).
+
+    Example:
+    >>> refusal_stats(["a", "b"], [["a"], ["c"]], np.array([-0.1, -2.0]),
+    ...               np.array([True, True]))["refused"]
+    0.0
+    """
+    correct = np.array([h in refs for h, refs in zip(hypotheses, references, strict=True)])
+    stats: dict[str, Any] = {
+        "refused": 100.0 * float(np.mean(~accepted)) if len(accepted) else 0.0,
+        "empty_outputs": 100.0 * float(np.mean([h == "" for h in hypotheses])),
+    }
+    good = scores[correct & accepted]
+    if good.size:
+        stats["refusal_thresholds"] = {
+            f"{share:g}%": float(np.quantile(good, share / 100.0)) for share in REFUSAL_SHARES
+        }
+    return stats
 
 
 def _length_stats(
@@ -277,7 +325,7 @@ def evaluate(
     sources, references = group_references(pairs)
     if not sources:
         raise ValueError("`pairs` is empty: there is nothing to evaluate. Pass (source, target).")
-    hypotheses, warmup_seconds, decode_seconds = _decode_all(
+    hypotheses, normalized, accepted, warmup_seconds, decode_seconds = _decode_all(
         translator, sources, options, batch_size, progress
     )
     report: dict[str, Any] = {
@@ -298,6 +346,7 @@ def evaluate(
         scores.pop(key, None)
     report.update(scores)
     report.update(_length_stats(translator, sources, references, hypotheses))
+    report.update(refusal_stats(hypotheses, references, normalized, accepted))
     report.update(
         {
             "decode_seconds": decode_seconds,
@@ -399,6 +448,8 @@ _TABLE_ROWS = (
     ("mean_hypothesis_tokens", "mean hypothesis tokens"),
     ("mean_reference_tokens", "mean reference tokens"),
     ("length_ratio", "length ratio (hyp/ref)"),
+    ("empty_outputs", "empty outputs (%)"),
+    ("refused", "refused by min_score (%)"),
     ("sentences_per_second", "decode speed (sentences/s)"),
     ("decode_seconds", "decode time (s)"),
 )
@@ -439,5 +490,7 @@ def format_report(report: dict[str, Any]) -> str:
         rows.append((label, f"{report[key]:.2f}"))
         if f"{key}_signature" in report:
             rows.append(("", report[f"{key}_signature"]))
+    for share, score in report.get("refusal_thresholds", {}).items():
+        rows.append((f"min_score refusing {share} of correct outputs", f"{score:.4f}"))
     width = max(len(label) for label, _ in rows) + 4
     return "\n".join(f"{label:<{width}}{value}".rstrip() for label, value in rows)

@@ -8,11 +8,13 @@ works on a version directory and Keras users keep the `.keras` artifact.
 Signatures (method `tensorflow/serving/predict`):
 
 - `serving_default` (greedy search): input `inputs` tf.string `[batch]` → outputs `outputs`
-  tf.string `[batch]` and `scores` float32 `[batch]` (total log-probability).
+  tf.string `[batch]`, `scores` float32 `[batch]` (total log-probability) and `accepted` bool
+  `[batch]` (False where the output scored below the exported `min_score` and was left
+  empty; always True without one).
 - `beam_search`: inputs `inputs` tf.string `[batch]`, `beam_width` and `n_best` int32 scalars →
   outputs `outputs` tf.string `[batch, n_best]`, `scores` float32 `[batch, n_best]` (total
-  log-probability) and `normalized_scores` float32 `[batch, n_best]` (the GNMT-normalized score
-  hypotheses are ranked by), best first.
+  log-probability), `normalized_scores` float32 `[batch, n_best]` (the GNMT-normalized score
+  hypotheses are ranked by) and `accepted` bool `[batch, n_best]`, best first.
 
 Why the beam width is a dynamic input with defaults. A SignatureDef is a map of named tensors;
 since TF 2.x it also has a `defaults` map (`meta_graph.proto`), which `tf.saved_model.save`
@@ -130,10 +132,18 @@ def _greedy_signature(translator: Any, options: DecodeOptions) -> Any:
     def serving_default(inputs):
         def decode():
             decoded = translator.decode_graph(inputs, greedy)
-            return {"outputs": decoded.outputs[:, 0], "scores": decoded.scores[:, 0]}
+            return {
+                "outputs": decoded.outputs[:, 0],
+                "scores": decoded.scores[:, 0],
+                "accepted": decoded.accepted[:, 0],
+            }
 
         def empty():
-            return {"outputs": tf.zeros([0], tf.string), "scores": tf.zeros([0], tf.float32)}
+            return {
+                "outputs": tf.zeros([0], tf.string),
+                "scores": tf.zeros([0], tf.float32),
+                "accepted": tf.zeros([0], tf.bool),
+            }
 
         return _unless_empty(inputs, decode, empty)
 
@@ -169,6 +179,7 @@ def _beam_signature(translator: Any, options: DecodeOptions, max_beam_width: int
                 "outputs": decoded.outputs,
                 "scores": decoded.scores,
                 "normalized_scores": decoded.normalized_scores,
+                "accepted": decoded.accepted,
             }
 
         def empty():
@@ -177,6 +188,7 @@ def _beam_signature(translator: Any, options: DecodeOptions, max_beam_width: int
                 "outputs": tf.zeros([0, n_best], tf.string),
                 "scores": scores,
                 "normalized_scores": scores,
+                "accepted": tf.zeros([0, n_best], tf.bool),
             }
 
         return _unless_empty(inputs, decode, empty)

@@ -16,16 +16,16 @@ from typing import Any, NamedTuple
 import tensorflow as tf
 
 from keras_seq2seq.config import RunConfig
-from keras_seq2seq.data.pipeline import TruncationWarning
 from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.search import decode
+from keras_seq2seq.errors import RefusalWarning, TruncationWarning
 from keras_seq2seq.models import Architecture
 from keras_seq2seq.run_dir import load_run
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
 from keras_seq2seq.validation import check_int
 
-__all__ = ["DecodeOptions", "Decoded", "Hypothesis", "Translator", "load"]
+__all__ = ["DecodeOptions", "Decoded", "Hypothesis", "RefusalWarning", "Translator", "load"]
 
 
 class Decoded(NamedTuple):
@@ -40,6 +40,8 @@ class Decoded(NamedTuple):
         attention: float32 [B, N, T, S] attention weights, or None without attention.
         truncated: bool [B], True where the source had more tokens than the model's
             `max_length` and was cut.
+        accepted: bool [B, N], False where the normalized score is below the options'
+            `min_score` (the output is then empty).
     """
 
     outputs: Any
@@ -49,6 +51,7 @@ class Decoded(NamedTuple):
     source_ids: Any
     attention: Any
     truncated: Any
+    accepted: Any
 
 
 class Translator(tf.Module):
@@ -174,6 +177,10 @@ class Translator(tf.Module):
         batch = tf.shape(ids)[0]
         flat = tf.reshape(ids, [batch * tf.shape(ids)[1], -1])
         outputs = tf.reshape(self.target_tokenizer.detokenize(flat), tf.shape(ids)[:2])
+        accepted = tf.ones_like(result.scores, tf.bool)
+        if options.min_score is not None:
+            accepted = result.normalized_scores >= options.min_score
+            outputs = tf.where(accepted, outputs, "")
         return Decoded(
             outputs,
             result.scores,
@@ -182,6 +189,7 @@ class Translator(tf.Module):
             source_ids,
             result.attention,
             truncated,
+            accepted,
         )
 
     def _function(self, options: DecodeOptions) -> Any:
@@ -270,6 +278,16 @@ class Translator(tf.Module):
         options = DecodeOptions.coerce(options, **option_kwargs)
         batches = self.decode(items, options, batch_size=batch_size)
         self._warn_truncated(batches, len(items))
+        refused = sum(int((~batch.accepted[:, 0]).sum()) for batch in batches)
+        if refused:
+            warnings.warn(
+                RefusalWarning(
+                    f"{refused} of {len(items)} outputs scored below min_score="
+                    f"{options.min_score} and were refused (left empty).",
+                    refused,
+                ),
+                stacklevel=2,
+            )
         results = [
             hypotheses[0].text if options.n_best == 1 else hypotheses
             for batch in batches
@@ -281,10 +299,12 @@ class Translator(tf.Module):
         num_truncated = sum(int(batch.truncated.sum()) for batch in batches)
         if num_truncated:
             warnings.warn(
-                f"{num_truncated} of {count} inputs had more than max_source_length="
-                f"{self.config.source_text.max_length} tokens (set when the model was trained) "
-                "and were truncated before translation.",
-                TruncationWarning,
+                TruncationWarning(
+                    f"{num_truncated} of {count} inputs had more than max_source_length="
+                    f"{self.config.source_text.max_length} tokens (set when the model was "
+                    "trained) and were truncated before translation.",
+                    num_truncated,
+                ),
                 stacklevel=3,
             )
 
@@ -297,6 +317,7 @@ def batch_hypotheses(batch: Decoded, n_best: int) -> list[list[Hypothesis]]:
                 batch.outputs[row, k].decode("utf-8"),
                 float(batch.scores[row, k]),
                 float(batch.normalized_scores[row, k]),
+                bool(batch.accepted[row, k]),
             )
             for k in range(n_best)
         ]

@@ -326,9 +326,10 @@ class RestTranslator:
         if fixed:
             raise ValueError(
                 "Only `beam_width` and `n_best` can be chosen per request to TF Serving; "
-                "`length_penalty`, `max_length`, `max_length_ratio`, `no_repeat_ngram` and "
-                "`coverage_penalty` are fixed when the model is exported (`keras-seq2seq export "
-                "--length-penalty ...`), and sampling is not exported. Leave them out."
+                "`length_penalty`, `max_length`, `max_length_ratio`, `no_repeat_ngram`, "
+                "`coverage_penalty` and `min_score` are fixed when the model is exported "
+                "(`keras-seq2seq export --length-penalty ...`), and sampling is not exported. "
+                "Leave them out."
             )
         check_int("batch_size", batch_size)
         single = isinstance(texts, str)
@@ -354,11 +355,17 @@ class RestTranslator:
         outputs = self._column(columns, "outputs", len(batch))
         scores = self._column(columns, "scores", len(batch))
         normalized = columns.get("normalized_scores", scores)
+        accepted = columns.get("accepted") or [[True] * options.n_best for _ in batch]
         if options.n_best == 1:
             return [outputs[row][0] for row in range(len(batch))]
         return [
             [
-                Hypothesis(outputs[row][k], float(scores[row][k]), float(normalized[row][k]))
+                Hypothesis(
+                    outputs[row][k],
+                    float(scores[row][k]),
+                    float(normalized[row][k]),
+                    bool(accepted[row][k]),
+                )
                 for k in range(options.n_best)
             ]
             for row in range(len(batch))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.errors import CountedWarning, RefusalWarning, TruncationWarning
 from keras_seq2seq.progress import Counter
 from keras_seq2seq.validation import check_int
 
@@ -80,9 +82,15 @@ def translate_lines(
     check_int("batch_size", batch_size)
     check_int("chunk_size", chunk_size)
     done = 0
+    counts: dict[type, int] = {}
     for chunk in _chunks(lines, chunk_size):
         order = sorted(range(len(chunk)), key=lambda i: len(chunk[i]))
-        results = translator.translate([chunk[i] for i in order], options, batch_size=batch_size)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CountedWarning)
+            results = translator.translate(
+                [chunk[i] for i in order], options, batch_size=batch_size
+            )
+        _tally(caught, counts)
         in_order: list[Any] = [None] * len(chunk)
         for position, result in zip(order, results, strict=True):
             in_order[position] = result
@@ -91,6 +99,30 @@ def translate_lines(
         done += len(chunk)
         if counter is not None:
             counter.update(done)
+    _warn_totals(counts, done, options)
+
+
+def _tally(caught: list, counts: dict[type, int]) -> None:
+    """Sums the counted warnings of a chunk; re-emits any other warning as it was."""
+    for record in caught:
+        if isinstance(record.message, CountedWarning):
+            kind = type(record.message)
+            counts[kind] = counts.get(kind, 0) + record.message.count
+        else:
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+
+
+def _warn_totals(counts: dict[type, int], done: int, options: DecodeOptions) -> None:
+    """One warning per kind for the whole stream, instead of one per chunk."""
+    texts = {
+        TruncationWarning: "inputs were longer than the model's max_source_length and were "
+        "truncated before translation",
+        RefusalWarning: f"outputs scored below min_score={options.min_score} and were refused "
+        "(written as empty lines)",
+    }
+    for kind, count in counts.items():
+        text = texts.get(kind, kind.__name__)
+        warnings.warn(kind(f"{count:,} of {done:,} {text}.", count), stacklevel=3)
 
 
 def _read_lines(stream: Any) -> Iterator[str]:

@@ -108,6 +108,25 @@ def check_number(
     return number
 
 
+def check_finite(name: str, value: Any) -> float:
+    """Returns `value` as a float if it is a finite number (any sign).
+
+    Raises:
+        TypeError: not a number.
+        ValueError: NaN or infinite.
+
+    Example:
+    >>> check_finite("min_score", -0.5)
+    -0.5
+    """
+    description = "a finite number"
+    if not is_number(value):
+        raise TypeError(f"{_message(name, description, value)} of type {type(value).__name__}.")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{_message(name, description, value)}.")
+    return float(value)
+
+
 def check_fraction(name: str, value: Any, *, inclusive_high: bool = False) -> float:
     """Returns `value` as a float in `[0, 1)` (or `[0, 1]` with `inclusive_high`).
 

@@ -79,7 +79,7 @@ def test_bad_seed(seed):
 
 def test_unknown_options():
     with pytest.raises(
-        TypeError, match=r"option\(s\) for dataset 'dates': keep_stress\. Valid.*none"
+        TypeError, match=r"option\(s\) for dataset 'dates': keep_stress\. Valid.*refusals"
     ):
         load_dataset("dates", keep_stress=True)
     with pytest.raises(
@@ -110,34 +110,43 @@ def test_dates_sizes_and_format(dates_splits):
     assert {split: len(pairs) for split, pairs in splits.items()} == dates.DEFAULT_SIZES
     for pairs in splits.values():
         for source, target in pairs:
-            assert ISO_DATE.fullmatch(target)
-            assert dates.FIRST_DATE <= datetime.date.fromisoformat(target) <= dates.LAST_DATE
+            assert target == "" or ISO_DATE.fullmatch(target)
+            if target:
+                day = datetime.date.fromisoformat(target)
+                assert dates.FIRST_DATE <= day <= dates.LAST_DATE
             assert source and source == " ".join(source.split())
         assert len({source for source, _ in pairs}) == len(pairs)  # No repeated source.
+    refused = {split: sum(not t for _, t in pairs) / len(pairs) for split, pairs in splits.items()}
+    assert 0.08 < refused["train"] < 0.12 and 0.08 < refused["validation"] < 0.12
+    assert refused["test"] == 0.0
 
 
 def test_dates_splits_disjoint_by_date(dates_splits):
     splits, _ = dates_splits
-    days = {split: {target for _, target in pairs} for split, pairs in splits.items()}
+    days = {split: {t for _, t in pairs if t} for split, pairs in splits.items()}
     assert not days["train"] & days["validation"]
     assert not days["train"] & days["test"]
     assert not days["validation"] & days["test"]
     # The fixed split partitions the whole range 90/5/5, whatever the seed.
     split_days = {split: set(dates.split_dates(split)) for split in SPLITS}
-    assert [len(split_days[s]) for s in SPLITS] == [32_872, 1_826, 1_827]
+    assert [len(split_days[s]) for s in SPLITS] == [262_974, 14_609, 14_611]
     assert set.union(*split_days.values()) == {
-        dates.FIRST_DATE + datetime.timedelta(days=n) for n in range(36_525)
+        dates.FIRST_DATE + datetime.timedelta(days=n) for n in range(292_194)
     }
     for split in SPLITS:
-        assert {datetime.date.fromisoformat(t) for t in days[split]} <= split_days[split]
+        found = {datetime.date.fromisoformat(t) for t in days[split]}
+        assert found <= split_days[split]
     other = load_dataset("dates", "test", seed=7)
     assert {datetime.date.fromisoformat(t) for _, t in other} <= split_days["test"]
 
 
 def test_dates_train_covers_distinct_dates(dates_splits):
     splits, _ = dates_splits
-    # 30,000 examples from 32,872 train dates: each date is visited at most once.
-    assert len({target for _, target in splits["train"]}) == 30_000
+    # 50,000 examples from 262,974 train dates: each date is visited at most once.
+    targets = [target for _, target in splits["train"] if target]
+    assert len(set(targets)) == len(targets)
+    years = {int(target[:4]) for target in targets}
+    assert min(years) == 1600 and max(years) == 2399 and len(years) == 800
 
 
 def test_dates_deterministic_and_seeded(dates_splits):
@@ -145,9 +154,9 @@ def test_dates_deterministic_and_seeded(dates_splits):
     assert load_dataset("dates", "validation") == splits["validation"]
     assert load_dataset("dates", "validation", seed=0) == splits["validation"]
     other = load_dataset("dates", "validation", seed=1)
-    assert len(other) == 1_000
+    assert len(other) == 2_000
     assert other != splits["validation"]
-    assert len(set(other) & set(splits["validation"])) < 100
+    assert len(set(other) & set(splits["validation"])) < 200
 
 
 def test_dates_max_examples_is_a_prefix(dates_splits):
@@ -191,14 +200,42 @@ def test_dates_excluded_formats_would_be_ambiguous():
     assert ("it_IT", "short") not in dates.COMBINATIONS
 
 
+def test_two_digit_years_only_inside_their_window(dates_splits):
+    splits, _ = dates_splits
+    for source, target in splits["train"]:
+        if target and re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{2}", source):
+            assert 1950 <= int(target[:4]) <= 2049, (source, target)
+    assert ("en_US", "short") not in dates.combinations_for(datetime.date(1949, 12, 31))
+    assert ("en_US", "short") in dates.combinations_for(datetime.date(1950, 1, 1))
+    assert ("de_DE", "short") not in dates.combinations_for(datetime.date(2050, 1, 1))
+    assert ("de_DE", "medium") in dates.combinations_for(datetime.date(2050, 1, 1))
+
+
+def test_refusals_are_held_out_and_really_not_dates():
+    refusals = {split: load_dataset("dates", split, refusals=1.0, max_examples=500)
+                for split in SPLITS}  # fmt: skip
+    for pairs in refusals.values():
+        assert len(pairs) == 500 and all(target == "" for _, target in pairs)
+    sources = {split: {s.lower() for s, _ in pairs} for split, pairs in refusals.items()}
+    assert not sources["train"] & sources["test"]
+    test = [s for s, _ in refusals["test"]]
+    impossible = [s for s in test if re.search(r"\d{4}", s) and re.search(r"[a-z]", s, re.I)]
+    assert impossible and any(re.search(r"\b3[01]\b", s) for s in impossible)
+    assert any(re.fullmatch(r"[a-zA-Z]+( [a-zA-Z]+)*", s) for s in test)  # words
+    with pytest.raises(ValueError, match=r"`refusals` must be a number in \[0, 1\]"):
+        load_dataset("dates", refusals=1.5)
+    with pytest.raises(TypeError, match=r"`refusals` must be a number"):
+        load_dataset("dates", refusals="all")
+
+
 def test_dates_never_ambiguous():
-    # Every rendering of every day of five years (both ends of the range, the 1999/2000
-    # two-digit-year turn, a leap year) in every combination and case: one date per source.
+    # Every rendering of every day of six years (both ends of the range and of the two-digit
+    # window, the 1999/2000 turn) in every combination and case: one date per source.
     seen: dict[str, datetime.date] = {}
-    for year in (1950, 1999, 2000, 2024, 2049):
+    for year in (1600, 1950, 1999, 2000, 2049, 2399):
         day = datetime.date(year, 1, 1)
         while day.year == year:
-            for locale, fmt in dates.COMBINATIONS:
+            for locale, fmt in dates.combinations_for(day):
                 text = dates.render(day, locale, fmt)
                 for variant in (text, text.lower(), text.upper()):
                     if seen.setdefault(variant, day) != day:

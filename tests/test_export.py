@@ -194,6 +194,7 @@ def test_saved_model_cli_lists_string_signatures(exported):
         )
         assert "outputs['outputs'] tensor_info:\n        dtype: DT_STRING" in block
         assert "outputs['scores'] tensor_info:\n        dtype: DT_FLOAT" in block
+        assert "outputs['accepted'] tensor_info:\n        dtype: DT_BOOL" in block
         assert "Method name is: tensorflow/serving/predict" in block
     beam = text.split(f"signature_def['{BEAM_SIGNATURE}']:")[1]
     for name in ("beam_width", "n_best"):

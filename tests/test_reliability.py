@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keras_seq2seq.config import TextConfig, TrainConfig
-from keras_seq2seq.data.pipeline import TruncationWarning
+from keras_seq2seq.errors import TruncationWarning
 from keras_seq2seq.export import export_model
 from keras_seq2seq.inference import load
 from keras_seq2seq.text.tokenizers import fit_tokenizer, normalize_text

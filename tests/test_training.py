@@ -179,3 +179,36 @@ def test_sampling_is_seeded_and_low_temperature_is_greedy(reverse_run):
     )
     with pytest.raises(ValueError, match=ratio_error):
         translator.translate(texts, max_length_ratio=-1)
+
+
+def test_min_score_refuses_low_scores_and_evaluate_suggests_one(reverse_run):
+    import warnings
+
+    from keras_seq2seq.errors import RefusalWarning
+    from keras_seq2seq.evaluation import evaluate
+
+    translator = load(reverse_run.run_dir)
+    texts = [source for source, _ in reverse_pairs(60, seed=31)] + ["zzzzqqqqzzzz"]
+    (decoded,) = translator.decode(texts)
+    assert decoded.accepted.all()
+    scores = decoded.normalized_scores[:, 0]
+    threshold = float(np.median(scores))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        refused = translator.translate(texts, min_score=threshold)
+    below = scores < threshold
+    empty = [o == b"" for o in decoded.outputs[:, 0]]
+    assert [out == "" for out in refused] == [
+        bool(b) or e for b, e in zip(below, empty, strict=True)
+    ]
+    counted = [w.message for w in caught if isinstance(w.message, RefusalWarning)]
+    assert len(counted) == 1 and counted[0].count == int(below.sum())
+    hypotheses = translator.translate(texts[:3], beam_width=3, n_best=2, min_score=0.0)
+    assert all(not h.accepted and h.text == "" for row in hypotheses for h in row)
+    report = evaluate(translator, reverse_pairs(200, seed=32), progress=False)
+    thresholds = report["refusal_thresholds"]
+    assert list(thresholds) == ["0.1%", "0.5%", "1%", "2%", "5%"]
+    assert thresholds["0.1%"] <= thresholds["1%"] <= thresholds["5%"] <= 0.0
+    strict = evaluate(translator, reverse_pairs(200, seed=32), progress=False,
+                      min_score=thresholds["5%"])  # fmt: skip
+    assert strict["refused"] > 0 and strict["exact_match"] >= report["exact_match"] - 6.0

@@ -18,12 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.errors import TruncationWarning
 from keras_seq2seq.text.tokenizers import Tokenizer, ragged_to_numpy
 from keras_seq2seq.text.vocabulary import END_ID, PAD_ID, START_ID
-
-
-class TruncationWarning(UserWarning):
-    """Some sequences were longer than the configured maximum and were cut."""
 
 
 @dataclasses.dataclass(frozen=True)

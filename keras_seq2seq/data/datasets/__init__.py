@@ -62,7 +62,8 @@ def load_dataset(
             `cmudict` and `pinyin` never cut an entry's references apart. Defaults to
             `None`.
         **options: dataset-specific options: `keep_stress` (bool, defaults to `False`) for
-            `cmudict`; `dates` and `pinyin` take none.
+            `cmudict`; `refusals` (share of non-dates with an empty target, defaults to 0.1
+            for train and validation, 0 for test) for `dates`; `pinyin` takes none.
 
     Returns:
         A new list of `(source, target)` string tuples; the same arguments give the same
@@ -124,10 +125,14 @@ def describe_dataset(name: str) -> str:
     return _module(name).DESCRIPTION
 
 
-def _split_of(key: str) -> str:
+def split_of_key(key: str) -> str:
     """Assigns a key to a split by hash: buckets 0-89 train, 90-94 validation, 95-99 test.
 
     Stable across Python runs (unlike `hash`) and independent of any entry order.
+
+    Example:
+    >>> split_of_key("tomorrow") in SPLITS
+    True
     """
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
     bucket = int.from_bytes(digest, "big") % 100

@@ -27,7 +27,7 @@ import functools
 import random
 import re
 
-from keras_seq2seq.data.datasets import _split_of, _take_whole_entries
+from keras_seq2seq.data.datasets import _take_whole_entries, split_of_key
 
 __all__ = ["load"]
 
@@ -56,7 +56,7 @@ def _lexicon(keep_stress: bool) -> dict[str, tuple[tuple[str, ...], ...]]:
             known.append(text)
     splits: dict[str, list[tuple[str, ...]]] = {"train": [], "validation": [], "test": []}
     for word in sorted(pronunciations):
-        splits[_split_of(word)].append((word, *pronunciations[word]))
+        splits[split_of_key(word)].append((word, *pronunciations[word]))
     return {name: tuple(entries) for name, entries in splits.items()}
 
 

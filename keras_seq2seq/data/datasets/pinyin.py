@@ -26,7 +26,7 @@ import functools
 import itertools
 import random
 
-from keras_seq2seq.data.datasets import _split_of, _take_whole_entries
+from keras_seq2seq.data.datasets import _take_whole_entries, split_of_key
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "load"]
 
@@ -51,7 +51,7 @@ def _lexicon() -> dict[str, tuple[tuple[str, ...], ...]]:
             reading = " ".join(convert(syllable) for syllable in syllables)
             if reading not in readings:
                 readings.append(reading)
-        splits[_split_of(phrase)].append((phrase, *readings))
+        splits[split_of_key(phrase)].append((phrase, *readings))
     return {name: tuple(entries) for name, entries in splits.items()}
 
 
