@@ -1,6 +1,6 @@
 """Training throughput: keras-seq2seq variants against the same model in PyTorch.
 
-    python benchmarks/train_speed.py [--num-batches 100] [--rows all|main|more|bfloat16]
+    python benchmarks/train_speed.py [--num-batches 100] [--rows all|main|more|bfloat16|transformer]
                                      [--repeats 3] [--json out.json]
 
 Needs `torch==2.13.0` (CPU build) for the PyTorch rows: `make bench-deps`.
@@ -10,7 +10,10 @@ same batches, made by keras-seq2seq's pipeline (seeded shuffle; length buckets u
 row says otherwise) and handed to both frameworks as the same int arrays. Models:
 
 - standard: embeddings 128, 2-layer LSTM 256 encoder and decoder, Luong dot attention;
-- small: embeddings 64, 1-layer LSTM 128, dot attention.
+- small: embeddings 64, 1-layer LSTM 128, dot attention;
+- transformer: the Transformer architecture, model width 256, 3 encoder and 3 decoder
+  layers, 4 heads, feed-forward 1024, against the same pre-layer-norm model in PyTorch
+  (`peers/torch_transformer.py`, `torch.nn.MultiheadAttention`).
 
 No dropout; Adam 1e-3 with global-norm clipping 5; masked token cross-entropy. Each row runs
 in a fresh process: one untimed pass over the batches (tracing, XLA compilation, caches),
@@ -47,6 +50,13 @@ HERE = Path(__file__).resolve().parent
 MODELS = {
     "standard": {"embedding_dim": 128, "units": 256, "num_layers": 2},
     "small": {"embedding_dim": 64, "units": 128, "num_layers": 1},
+    "transformer": {
+        "architecture": "transformer",
+        "units": 256,
+        "num_layers": 3,
+        "heads": 4,
+        "ffn_dim": 1024,
+    },
 }
 # (framework, model, batch size, bucketing, XLA, threads[, precision])
 MAIN_ROWS = [
@@ -67,6 +77,11 @@ MORE_ROWS = [
     ("keras", "standard", 32, True, False, "tuned"),
     ("pytorch", "standard", 128, True, False, 2),
     ("keras", "standard", 128, True, False, "tuned"),
+]
+TRANSFORMER_ROWS = [
+    ("pytorch", "transformer", 64, True, False, 2),
+    ("keras", "transformer", 64, True, False, "tuned"),
+    ("keras", "transformer", 64, True, False, "default"),
 ]
 BFLOAT16_ROWS = [
     ("pytorch", "standard", 64, True, False, 2),
@@ -98,8 +113,22 @@ def make_batches(batch_size: int, bucket: bool, num_batches: int):
     return batches, source.vocabulary_size, target.vocabulary_size
 
 
+def transformer_flops(batch, model: dict, target_vocabulary_size: int) -> float:
+    """Matrix-product FLOPs of one Transformer training step on a padded batch (forward × 3)."""
+    source, target_input, _ = batch
+    b, s = source.shape
+    t = target_input.shape[1]
+    u, f, n = model["units"], model["ffn_dim"], model["num_layers"]
+    projections = 2 * 4 * u * u  # query, key, value, output
+    encoder = n * (b * s * (projections + 2 * 2 * u * f) + 2 * 2 * b * s * s * u)
+    decoder = n * (b * t * (2 * projections + 2 * 2 * u * f) + 2 * 2 * b * (t * t + t * s) * u)
+    return 3.0 * (encoder + decoder + 2 * b * t * u * target_vocabulary_size)
+
+
 def matmul_flops(batch, model: dict, target_vocabulary_size: int) -> float:
     """Matrix-product FLOPs of one training step on a padded batch (forward × 3)."""
+    if model.get("architecture") == "transformer":
+        return transformer_flops(batch, model, target_vocabulary_size)
     source, target_input, _ = batch
     b, s = source.shape
     t = target_input.shape[1]
@@ -135,18 +164,17 @@ def run_keras(
     import keras
     import tensorflow as tf
 
-    from keras_seq2seq import models
     from keras_seq2seq.config import ModelConfig, TrainConfig
-    from keras_seq2seq.models import build_seq2seq
+    from keras_seq2seq.models import build_model, rnn
     from keras_seq2seq.training import compile_model
 
     if stock_lstm:  # the starting point: keras.layers.LSTM's own CPU kernel
-        models.LSTM = keras.layers.LSTM
+        rnn.LSTM = keras.layers.LSTM
 
     keras.utils.set_random_seed(0)
     config = ModelConfig(source_vocabulary_size=vocab[0], target_vocabulary_size=vocab[1], **model)
     mixed = "bfloat16" if precision == "bfloat16" else False
-    training = build_seq2seq(config, mixed_precision=mixed).training
+    training = build_model(config, mixed_precision=mixed).training
     compile_model(training, TrainConfig(jit_compile=jit, mixed_precision=mixed))
     spec = tf.TensorSpec([None, None], tf.int32)
     dataset = tf.data.Dataset.from_generator(
@@ -166,10 +194,15 @@ def run_keras(
 
 def run_pytorch(batches, vocab, model, threads: int, precision: str) -> tuple[float, float]:
     import torch
-    from peers.torch_seq2seq import time_training
+
+    if model.get("architecture") == "transformer":
+        from peers.torch_transformer import time_training
+    else:
+        from peers.torch_seq2seq import time_training
 
     torch.set_num_threads(threads)
     options = {"source_vocabulary_size": vocab[0], "target_vocabulary_size": vocab[1], **model}
+    options.pop("architecture", None)
     started = time.perf_counter()
     timed, _ = time_training(
         batches, warmup_batches=len(batches), bfloat16=precision == "bfloat16", **options
@@ -226,10 +259,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per row (median shown)")
     parser.add_argument(
         "--rows",
-        choices=("main", "more", "bfloat16", "all"),
+        choices=("main", "more", "bfloat16", "transformer", "all"),
         default="all",
         help="main: the PyTorch comparison; more: bucketing, XLA and batch-size variants; "
-        "bfloat16: the standard model in float32 and mixed bfloat16 in both frameworks",
+        "bfloat16: the standard model in float32 and mixed bfloat16 in both frameworks; "
+        "transformer: the Transformer (256 units, 3+3 layers, 4 heads, FFN 1024)",
     )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -243,7 +277,8 @@ def main(argv=None) -> int:
         "main": MAIN_ROWS,
         "more": MORE_ROWS,
         "bfloat16": BFLOAT16_ROWS,
-        "all": MAIN_ROWS + MORE_ROWS + BFLOAT16_ROWS[2:],
+        "transformer": TRANSFORMER_ROWS,
+        "all": MAIN_ROWS + MORE_ROWS + BFLOAT16_ROWS[2:] + TRANSFORMER_ROWS,
     }[args.rows]
     specs = []
     for framework, model, batch_size, bucket, jit, threads, *precision in rows:

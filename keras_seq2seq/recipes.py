@@ -19,7 +19,8 @@ SECTIONS = ("model", "source_text", "target_text", "train")
 
 # Settings that reach the quality quoted in the README for each builtin dataset: partial
 # configs, merged by `resolve_settings` over the library defaults; any of them can be
-# overridden from the CLI or the Python API. `model` holds the options of each architecture.
+# overridden from the CLI or the Python API. `model` holds the options of each architecture,
+# `train_by_architecture` training settings that apply to one architecture only.
 RECIPES: dict[str, dict[str, Any]] = {
     "dates": {
         "source_text": {"tokenizer": "char", "max_length": 64},
@@ -40,13 +41,49 @@ RECIPES: dict[str, dict[str, Any]] = {
                 "bidirectional": True,
                 "dropout": 0.2,
             },
+            "transformer": {
+                "units": 256,
+                "num_layers": 3,
+                "heads": 4,
+                "ffn_dim": 1024,
+                "dropout": 0.1,
+            },
+        },
+        "train_by_architecture": {
+            "transformer": {
+                "epochs": 40,
+                "learning_rate": 1e-3,
+                "lr_schedule": "inverse_sqrt",
+                "warmup_steps": 4000,
+                "label_smoothing": 0.1,
+                "patience": 6,
+            },
         },
     },
     "pinyin": {
         "source_text": {"tokenizer": "char", "max_length": 32},
         "target_text": {"tokenizer": "word", "max_length": 32},
         "train": {"epochs": 15, "batch_size": 64},
-        "model": {"rnn": {"units": 256, "embedding_dim": 64, "attention": "dot"}},
+        "model": {
+            "rnn": {"units": 256, "embedding_dim": 64, "attention": "dot"},
+            "transformer": {
+                "units": 256,
+                "num_layers": 3,
+                "heads": 4,
+                "ffn_dim": 1024,
+                "dropout": 0.1,
+            },
+        },
+        "train_by_architecture": {
+            "transformer": {
+                "epochs": 30,
+                "learning_rate": 1e-3,
+                "lr_schedule": "inverse_sqrt",
+                "warmup_steps": 3000,
+                "label_smoothing": 0.1,
+                "patience": 6,
+            },
+        },
     },
 }
 
@@ -113,6 +150,11 @@ def resolve_settings(
     merged = {
         section: {**recipe.get(section, {}), **_given(overrides.get(section))}
         for section in ("source_text", "target_text", "train")
+    }
+    merged["train"] = {
+        **recipe.get("train", {}),
+        **recipe.get("train_by_architecture", {}).get(architecture, {}),
+        **_given(overrides.get("train")),
     }
     model_options = {
         "architecture": architecture,

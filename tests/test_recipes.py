@@ -74,3 +74,15 @@ def test_bad_sections_and_settings_are_named():
         resolve_settings("dates", {"train": {"epoch": 3}})
     with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer"):
         resolve_settings("dates", {"train": {"batch_size": 0}})
+
+
+def test_architecture_recipes_add_their_own_training_settings():
+    settings = resolve_settings("cmudict", {"model": {"architecture": "transformer"}})
+    assert settings.model_options["heads"] == 4 and "bidirectional" not in settings.model_options
+    assert settings.train.lr_schedule == "inverse_sqrt"
+    assert settings.train.batch_size == 128  # the dataset's common setting
+    flagged = resolve_settings(
+        "cmudict", {"model": {"architecture": "transformer"}, "train": {"warmup_steps": 10}}
+    )
+    assert flagged.train.warmup_steps == 10
+    assert resolve_settings("cmudict").train.lr_schedule == "constant"
