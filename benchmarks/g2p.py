@@ -1,9 +1,10 @@
 """Grapheme-to-phoneme on CMUdict (or Chinese → pinyin): train, then WER/PER greedy and beam.
 
-    python benchmarks/g2p.py [--dataset cmudict] [--output runs/g2p-cmudict] [--epochs N]
-                             [--skip-training]
+    python benchmarks/g2p.py [--dataset cmudict|pinyin] [--architecture rnn|transformer]
+                             [--output runs/g2p-cmudict-rnn] [--epochs N] [--skip-training]
 
-Trains one LSTM-attention model with the documented settings below on the `train` split,
+Trains one model (the LSTM-attention `rnn` recipe, or the `transformer` recipe, of
+`keras_seq2seq/recipes.py`) on the `train` split,
 picks the epoch with the best validation loss, and evaluates on the `test` split, which shares
 no word with training (all pronunciations of a word are on one side; a hypothesis equal to any
 of a word's pronunciations is correct, and PER uses the closest one). Prints a table with the
@@ -45,10 +46,18 @@ def main(argv=None) -> int:
     parser.add_argument("--max-examples", type=int, help="train on at most N pairs")
     parser.add_argument("--skip-training", action="store_true", help="evaluate --output only")
     parser.add_argument("--beam-width", type=int, default=4)
+    parser.add_argument("--architecture", default="rnn", help="rnn (default) or transformer")
+    parser.add_argument("--patience", type=int, help="early-stopping patience (default: recipe)")
     args = parser.parse_args(argv)
     configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
-    output = Path(args.output or f"runs/g2p-{args.dataset}")
-    settings = resolve_settings(args.dataset, {"train": {"epochs": args.epochs, "patience": 3}})
+    output = Path(args.output or f"runs/g2p-{args.dataset}-{args.architecture}")
+    settings = resolve_settings(
+        args.dataset,
+        {
+            "model": {"architecture": args.architecture},
+            "train": {"epochs": args.epochs, "patience": args.patience},
+        },
+    )
 
     train_seconds = None
     if not args.skip_training:
@@ -62,6 +71,7 @@ def main(argv=None) -> int:
             target_text=settings.target_text,
             train_config=settings.train,
             verbose=2,
+            data_source=args.dataset,
         )
         train_seconds = time.perf_counter() - started
         print(f"Trained {len(result.history['loss'])} epochs in {train_seconds:.0f} s")

@@ -7,6 +7,7 @@ TensorBoard, ModelCheckpoint and EarlyStopping read them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import keras
@@ -160,3 +161,37 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
             return
         if logs is not None:
             logs.update(self.compute_scores())
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the end of the last epoch that fits in a wall-clock budget.
+
+    After each epoch, training stops if the mean epoch time so far would take the next epoch
+    past the budget, so no epoch is cut off half-way (its validation and checkpoint would be
+    lost) and training ends by the budget (unless one epoch alone is longer).
+
+    Args:
+        minutes: float. The budget, counted from the start of `fit`.
+
+    Example:
+    >>> model.fit(data, epochs=100, callbacks=[TimeBudget(30)])  # doctest: +SKIP
+    """
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
+            raise ValueError(f"`minutes` must be a positive number. Received: {minutes!r}")
+        self.seconds = 60.0 * minutes
+        self.started = 0.0
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self.started
+        per_epoch = elapsed / (epoch + 1)
+        if elapsed + per_epoch > self.seconds:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch

@@ -196,6 +196,12 @@ def _add_optimization_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--plateau-patience", type=_positive_int, help="plateau: epochs without improvement (2)"
     )
+    group.add_argument(
+        "--time-budget",
+        type=_positive_float,
+        metavar="MINUTES",
+        help="stop after the last epoch that fits in this many minutes of training",
+    )
     group.add_argument("--label-smoothing", type=_non_negative_float, help="default 0")
     group.add_argument(
         "--patience", type=_non_negative_int, help="early-stopping patience in epochs (0 = off)"
@@ -479,6 +485,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
             "decay_rate": args.decay_rate,
             "decay_steps": args.decay_steps,
             "plateau_patience": args.plateau_patience,
+            "time_budget_minutes": args.time_budget,
         },
     }
 

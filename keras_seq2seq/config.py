@@ -269,6 +269,9 @@ class TrainConfig(_JsonMixin):
         decay_steps: int. Steps per `decay_rate` for `"exponential"`. Defaults to `10000`.
         plateau_patience: int. Epochs without improvement before `"plateau"` lowers the
             rate. Defaults to `2`.
+        time_budget_minutes: float >= 0. Stop after the last epoch that fits in this many
+            minutes of training (`keras_seq2seq.callbacks.TimeBudget`; 0 = no budget).
+            Defaults to `0`.
         jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
             shape, and length-bucketed batches have many shapes, so this is slower in most
             runs (see `benchmarks/train_speed.py`). Defaults to `False`.
@@ -293,6 +296,7 @@ class TrainConfig(_JsonMixin):
     decay_rate: float = 0.5
     decay_steps: int = 10_000
     plateau_patience: int = 2
+    time_budget_minutes: float = 0.0
     jit_compile: bool = False
 
     def __post_init__(self) -> None:
@@ -314,6 +318,7 @@ class TrainConfig(_JsonMixin):
         check_number("decay_rate", self.decay_rate, positive=True, maximum=1.0)
         check_int("decay_steps", self.decay_steps)
         check_int("plateau_patience", self.plateau_patience)
+        check_number("time_budget_minutes", self.time_budget_minutes)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq import distribute
-from keras_seq2seq.callbacks import DecodedMetricsCallback
+from keras_seq2seq.callbacks import DecodedMetricsCallback, TimeBudget
 from keras_seq2seq.config import (
     ModelConfig,
     RunConfig,
@@ -249,6 +249,8 @@ def _fit_callbacks(
     plateau = plateau_callback(config.train, monitor)
     if plateau is not None:
         fit_callbacks.append(plateau)
+    if config.train.time_budget_minutes:
+        fit_callbacks.append(TimeBudget(config.train.time_budget_minutes))
     if config.train.patience:
         fit_callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=config.train.patience)

@@ -294,3 +294,27 @@ def test_train_with_decoded_metrics_pairs(tmp_path):
     for key in ("val_exact_match", "val_token_error_rate", "val_bleu"):
         assert len(result.history[key]) == 1  # history.json, written after the callback
         assert key in seen  # user callbacks run after it too
+
+
+def test_time_budget_stops_after_the_last_epoch_that_fits(monkeypatch):
+    import numpy as np
+
+    from keras_seq2seq import callbacks as callbacks_module
+    from keras_seq2seq.callbacks import TimeBudget
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks_module.time, "perf_counter", lambda: clock[0])
+
+    class TenSecondEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            clock[0] += 10.0
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    budget = TimeBudget(35 / 60)  # 35 s: three 10 s epochs fit, a fourth would end at 40 s
+    history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=10, verbose=0,
+                        callbacks=[TenSecondEpochs(), budget])  # fmt: skip
+    assert len(history.history["loss"]) == 3 and budget.stopped_epoch == 2
+    with pytest.raises(ValueError, match=r"`minutes` must be a positive number"):
+        TimeBudget(0)
