@@ -197,6 +197,12 @@ def _add_optimization_arguments(p: argparse.ArgumentParser) -> None:
         "--plateau-patience", type=_positive_int, help="plateau: epochs without improvement (2)"
     )
     group.add_argument(
+        "--keep-checkpoints",
+        type=_non_negative_int,
+        metavar="N",
+        help="keep the weights of the last N epochs (for keras-seq2seq average)",
+    )
+    group.add_argument(
         "--time-budget",
         type=_positive_float,
         metavar="MINUTES",
@@ -282,8 +288,9 @@ def _add_translate(subparsers) -> None:
     p.add_argument(
         "--model",
         required=True,
+        action="append",
         help="run directory, exported base path (saved_models/NAME: newest version) or a "
-        "version directory",
+        "version directory; give it several times to decode an ensemble",
     )
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to translate")
     p.add_argument("--input", help="file of inputs, one per line ('-': standard input)")
@@ -314,8 +321,9 @@ def _add_evaluate(subparsers) -> None:
     p.add_argument(
         "--model",
         required=True,
+        action="append",
         help="run directory, exported base path (saved_models/NAME: newest version) or a "
-        "version directory",
+        "version directory; give it several times to decode an ensemble",
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="file of source<TAB>target lines (.tsv, .tsv.gz, .jsonl)")
@@ -374,7 +382,10 @@ def _add_export(subparsers) -> None:
         "ops of any SavedModel and fail on ops stock TF Serving lacks.",
     )
     p.add_argument(
-        "--model", help="run directory, exported base path (newest version) or version directory"
+        "--model",
+        action="append",
+        help="run directory, exported base path (newest version) or version directory; "
+        "several times for one ensemble SavedModel",
     )
     p.add_argument("--output", help="base path to write, e.g. saved_models/NAME")
     p.add_argument("--version", type=_positive_int, help="version to write (default: newest + 1)")
@@ -398,6 +409,57 @@ def _add_export(subparsers) -> None:
     )
     p.add_argument("--check", metavar="PATH", help="check the ops of the SavedModel at PATH")
     p.set_defaults(handler=_run_export)
+
+
+def _add_score(subparsers) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="print the model's log-probability of each source<TAB>target pair",
+        description="Score pairs (for reranking and data filtering): one line per pair, "
+        "'score<TAB>normalized<TAB>tokens', in input order. score is the log-probability of "
+        "the target's tokens and [END] given the source; normalized divides it by the tokens.",
+    )
+    p.add_argument("--model", required=True, action="append", help="model (several: ensemble)")
+    p.add_argument("--data", required=True, help="file of source<TAB>target lines")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="pairs per batch")
+    p.add_argument("--skip-bad-lines", action="store_true", help="skip malformed lines")
+    p.set_defaults(handler=_run_score)
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from keras_seq2seq.data.readers import read_pairs
+    from keras_seq2seq.inference import load
+    from keras_seq2seq.scoring import score_pairs
+
+    pairs = read_pairs(args.data, skip_bad_lines=args.skip_bad_lines)
+    for result in score_pairs(load(args.model), pairs, batch_size=args.batch_size):
+        print(f"{result.score:.4f}\t{result.normalized_score:.4f}\t{result.tokens}")
+    return 0
+
+
+def _add_average(subparsers) -> None:
+    p = subparsers.add_parser(
+        "average",
+        help="average a run's last kept checkpoints into a new run directory",
+        description="Write a run directory whose weights are the mean of the last kept "
+        "epochs of --model (trained with --keep-checkpoints N); translate, evaluate and "
+        "export take it like any run directory.",
+    )
+    p.add_argument("--model", required=True, help="run directory with kept checkpoints")
+    p.add_argument("--last", type=_positive_int, help="average the last N (default: all kept)")
+    p.add_argument("--output", required=True, help="the new run directory")
+    p.set_defaults(handler=_run_average)
+
+
+def _run_average(args: argparse.Namespace) -> int:
+    from keras_seq2seq.averaging import average_checkpoints
+
+    try:
+        path = average_checkpoints(args.model, args.output, last=args.last)
+    except FileExistsError as error:
+        raise ValueError(str(error)) from None
+    print(f"Averaged checkpoints written to {path}")
+    return 0
 
 
 def _add_info(subparsers) -> None:
@@ -435,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot_attention(subparsers)
     _add_export(subparsers)
     _add_info(subparsers)
+    _add_score(subparsers)
+    _add_average(subparsers)
     for subparser in subparsers.choices.values():
         subparser.add_argument(
             "--verbose",
@@ -486,6 +550,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
             "decay_steps": args.decay_steps,
             "plateau_patience": args.plateau_patience,
             "time_budget_minutes": args.time_budget,
+            "keep_checkpoints": args.keep_checkpoints,
         },
     }
 
@@ -554,10 +619,12 @@ def _run_translate(args: argparse.Namespace) -> int:
     options = DecodeOptions(**_decode_options(args))
     if args.texts and args.input:
         raise ValueError("Give the texts as arguments or as --input FILE, not both.")
-    if args.model.startswith(("http://", "https://")):  # a model served by TF Serving (REST)
+    if args.model[0].startswith(("http://", "https://")):  # served by TF Serving (REST)
         from keras_seq2seq.serving import RestTranslator
 
-        translator = RestTranslator(args.model)
+        if len(args.model) > 1:
+            raise ValueError("An ensemble is decoded in process: give model directories.")
+        translator = RestTranslator(args.model[0])
     else:
         from keras_seq2seq.inference import load
 
@@ -600,8 +667,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     pairs = load_pairs(
         args.data or args.dataset, args.split, max_examples=args.max_examples, seed=args.data_seed
     )
+    from keras_seq2seq.inference import load
+
     report = evaluate(
-        args.model,
+        args.model[0] if len(args.model) == 1 else load(args.model),
         pairs,
         DecodeOptions(**_decode_options(args)),
         batch_size=args.batch_size,
@@ -649,7 +718,7 @@ def _run_export(args: argparse.Namespace) -> int:
         )
     try:
         path = export_model(
-            args.model,
+            args.model[0] if len(args.model) == 1 else args.model,
             args.output,
             version=args.version,
             force=args.force,

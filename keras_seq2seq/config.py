@@ -269,6 +269,8 @@ class TrainConfig(_JsonMixin):
         decay_steps: int. Steps per `decay_rate` for `"exponential"`. Defaults to `10000`.
         plateau_patience: int. Epochs without improvement before `"plateau"` lowers the
             rate. Defaults to `2`.
+        keep_checkpoints: int >= 0. Keep the weights of the last this many epochs in
+            `RUN_DIR/checkpoints/`, for `keras-seq2seq average` (0 = none). Defaults to `0`.
         time_budget_minutes: float >= 0. Stop after the last epoch that fits in this many
             minutes of training (`keras_seq2seq.callbacks.TimeBudget`; 0 = no budget).
             Defaults to `0`.
@@ -297,6 +299,7 @@ class TrainConfig(_JsonMixin):
     decay_steps: int = 10_000
     plateau_patience: int = 2
     time_budget_minutes: float = 0.0
+    keep_checkpoints: int = 0
     jit_compile: bool = False
 
     def __post_init__(self) -> None:
@@ -319,6 +322,9 @@ class TrainConfig(_JsonMixin):
         check_int("decay_steps", self.decay_steps)
         check_int("plateau_patience", self.plateau_patience)
         check_number("time_budget_minutes", self.time_budget_minutes)
+        check_int(
+            "keep_checkpoints", self.keep_checkpoints, minimum=0, description="an integer >= 0"
+        )
 
 
 @dataclasses.dataclass(frozen=True)

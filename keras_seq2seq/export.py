@@ -15,6 +15,9 @@ Signatures (method `tensorflow/serving/predict`):
   outputs `outputs` tf.string `[batch, n_best]`, `scores` float32 `[batch, n_best]` (total
   log-probability), `normalized_scores` float32 `[batch, n_best]` (the GNMT-normalized score
   hypotheses are ranked by) and `accepted` bool `[batch, n_best]`, best first.
+- `score`: inputs `sources` and `targets` tf.string `[batch]` → `scores` float32 `[batch]`
+  (log-probability of each target, [END] included, given its source) and `normalized_scores`
+  (per token); see `keras_seq2seq.scoring`.
 
 Why the beam width is a dynamic input with defaults. A SignatureDef is a map of named tensors;
 since TF 2.x it also has a `defaults` map (`meta_graph.proto`), which `tf.saved_model.save`
@@ -44,7 +47,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,7 @@ from keras_seq2seq.model_card import (
     write_json,
 )
 from keras_seq2seq.op_check import check_saved_model_ops
-from keras_seq2seq.serving import BEAM_SIGNATURE, SERVING_SIGNATURE
+from keras_seq2seq.serving import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
 from keras_seq2seq.validation import check_int
 
 DEFAULT_BEAM_WIDTH = 4
@@ -196,6 +199,30 @@ def _beam_signature(translator: Any, options: DecodeOptions, max_beam_width: int
     return beam_search
 
 
+def _score_signature(translator: Any) -> Any:
+    import tensorflow as tf
+
+    from keras_seq2seq.scoring import score_graph
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="sources"),
+            tf.TensorSpec([None], tf.string, name="targets"),
+        ]
+    )
+    def score(sources, targets):
+        def compute():
+            out = score_graph(translator, sources, targets)
+            return {"scores": out["scores"], "normalized_scores": out["normalized_scores"]}
+
+        def empty():
+            return {"scores": tf.zeros([0]), "normalized_scores": tf.zeros([0])}
+
+        return _unless_empty(sources, compute, empty)
+
+    return score
+
+
 def build_serving_module(
     translator: Any,
     options: DecodeOptions | None = None,
@@ -239,7 +266,12 @@ def build_serving_module(
     module.model_variables = _tf_variables(translator.model.keras_models)
     module.serving_default = _greedy_signature(translator, options)
     module.beam_search = _beam_signature(translator, options, max_beam_width)
-    return module, {SERVING_SIGNATURE: module.serving_default, BEAM_SIGNATURE: module.beam_search}
+    module.score = _score_signature(translator)
+    return module, {
+        SERVING_SIGNATURE: module.serving_default,
+        BEAM_SIGNATURE: module.beam_search,
+        SCORE_SIGNATURE: module.score,
+    }
 
 
 # -- versioned, atomic write ----------------------------------------------------------------
@@ -260,7 +292,7 @@ def next_version(output_base: str | Path) -> int:
 
 
 def export_model(
-    model_path: str | Path,
+    model_path: str | Path | Sequence[str | Path],
     output_base: str | Path,
     options: DecodeOptions | None = None,
     *,
@@ -280,7 +312,9 @@ def export_model(
 
     Args:
         model_path: str or Path. A run directory, an exported base path (newest version) or a
-            version directory.
+            version directory; or a list of them, exported as one ensemble (one SavedModel
+            whose decoding averages the members' log-probabilities at every step; the
+            members' files go to `members/N/` beside it, listed in `ensemble.json`).
         output_base: str or Path. The model's base path, e.g. `saved_models/NAME` (created if
             needed).
         options: DecodeOptions or None. What the signatures decode with (see
@@ -308,12 +342,13 @@ def export_model(
     PosixPath('saved_models/dates/1')
     """
     from keras_seq2seq.inference import load
-    from keras_seq2seq.run_dir import model_files, resolve_run_dir
+    from keras_seq2seq.run_dir import resolve_model_dirs
 
-    run_dir = resolve_run_dir(model_path)
+    paths = [model_path] if isinstance(model_path, (str, Path)) else list(model_path)
+    run_dirs = [member for path in paths for member in resolve_model_dirs(path)]
     options = export_options(options, max_beam_width=max_beam_width, **option_kwargs)
     target = _version_dir(Path(output_base), version, force)
-    translator = load(run_dir)
+    translator = load(run_dirs)
     module, signatures = build_serving_module(translator, options, max_beam_width=max_beam_width)
 
     import tensorflow as tf
@@ -325,12 +360,7 @@ def export_model(
     staging.mkdir()
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
-        for name in model_files(translator.config):
-            shutil.copy2(run_dir / name, staging / name)
-        for name in (TRAINING_FILE, EVALUATION_FILE):
-            if (run_dir / name).is_file():
-                shutil.copy2(run_dir / name, staging / name)
-        write_json(staging / MODEL_CARD_FILE, model_card(staging))
+        _copy_model_files(run_dirs, staging)
         if check_ops:
             check_saved_model_ops(staging)
         _publish(staging, target, force=force)
@@ -338,6 +368,27 @@ def export_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _copy_model_files(run_dirs: list[Path], staging: Path) -> None:
+    """The run directories' files beside the SavedModel (`members/N/` for an ensemble)."""
+    from keras_seq2seq.config import RunConfig
+    from keras_seq2seq.run_dir import CONFIG_FILE, ENSEMBLE_FILE, model_files
+
+    ensemble = len(run_dirs) > 1
+    targets = [staging / "members" / str(i) if ensemble else staging for i in range(len(run_dirs))]
+    for run_dir, target in zip(run_dirs, targets, strict=True):
+        target.mkdir(parents=True, exist_ok=True)
+        config = RunConfig.load(run_dir / CONFIG_FILE)
+        for name in [*model_files(config), TRAINING_FILE, EVALUATION_FILE]:
+            if (run_dir / name).is_file():
+                shutil.copy2(run_dir / name, target / name)
+    if ensemble:
+        members = [str(t.relative_to(staging)) for t in targets]
+        write_json(staging / ENSEMBLE_FILE, {"members": members})
+        write_json(staging / MODEL_CARD_FILE, {"ensemble": [model_card(t) for t in targets]})
+    else:
+        write_json(staging / MODEL_CARD_FILE, model_card(staging))
 
 
 def _version_dir(base: Path, version: int | None, force: bool) -> Path:

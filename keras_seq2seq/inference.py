@@ -19,8 +19,8 @@ from keras_seq2seq.config import RunConfig
 from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.search import decode
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
-from keras_seq2seq.models import Architecture
-from keras_seq2seq.run_dir import load_run
+from keras_seq2seq.models import Architecture, Ensemble
+from keras_seq2seq.run_dir import LoadedRun, load_run, resolve_model_dirs
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
 from keras_seq2seq.validation import check_int
@@ -325,22 +325,59 @@ def batch_hypotheses(batch: Decoded, n_best: int) -> list[list[Hypothesis]]:
     ]
 
 
-def load(path: str | Path) -> Translator:
-    """Loads a trained model for translation.
+def load(path: str | Path | Sequence[str | Path]) -> Translator:
+    """Loads a trained model (or an ensemble of several) for translation.
 
     Args:
-        path: a run directory, an exported base path (newest version) or a version directory.
+        path: a run directory, an exported base path (newest version) or a version
+            directory; or a list of them, decoded as one ensemble (log-probabilities
+            averaged at every step; see `keras_seq2seq.models.Ensemble`).
 
     Returns:
         Translator.
 
     Raises:
-        FileNotFoundError: the directory or one of its files is missing.
-        ValueError: a file is corrupt (named in the message).
+        FileNotFoundError: a directory or one of its files is missing.
+        ValueError: a file is corrupt (named in the message), or ensemble members differ in
+            their vocabularies or tokenizers (the message names the difference).
 
     Example:
     >>> load("saved_models/dates").translate("March 3, 2021")  # doctest: +SKIP
     '2021-03-03'
+    >>> load(["runs/a", "runs/b"]).translate("March 3, 2021")  # doctest: +SKIP
+    '2021-03-03'
     """
-    run = load_run(path)
-    return Translator(run.model, run.source_tokenizer, run.target_tokenizer, run.config)
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    runs = [load_run(member) for single in paths for member in resolve_model_dirs(single)]
+    if len(runs) == 1:
+        run = runs[0]
+        return Translator(run.model, run.source_tokenizer, run.target_tokenizer, run.config)
+    check_ensemble(runs)
+    first = runs[0]
+    model = Ensemble([run.model for run in runs])
+    return Translator(model, first.source_tokenizer, first.target_tokenizer, first.config)
+
+
+def check_ensemble(runs: Sequence[LoadedRun]) -> None:
+    """Checks that models can be decoded together: same tokenizers, same vocabularies.
+
+    Raises:
+        ValueError: the first difference found, naming both models.
+    """
+    first = runs[0]
+    for run in runs[1:]:
+        for side in ("source", "target"):
+            mine = getattr(first, f"{side}_tokenizer")
+            theirs = getattr(run, f"{side}_tokenizer")
+            settings = ("tokenizer", "lowercase")
+            mine_text, their_text = (getattr(r.config, f"{side}_text") for r in (first, run))
+            differs = [n for n in settings if getattr(mine_text, n) != getattr(their_text, n)]
+            if differs or mine.vocabulary != theirs.vocabulary:
+                what = f"{differs[0]} setting" if differs else "vocabulary"
+                raise ValueError(
+                    f"Ensemble members must share their {side} tokenizer, but the {side} "
+                    f"{what} of {run.run_dir} differs from that of {first.run_dir} "
+                    f"({theirs.vocabulary_size} and {mine.vocabulary_size} tokens). Train the "
+                    "members with the same vocabulary (e.g. the same data and tokenizer "
+                    "settings)."
+                )

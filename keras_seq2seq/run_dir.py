@@ -18,6 +18,7 @@ next to the SavedModel, so everything that loads a run directory loads an export
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,9 @@ MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 BACKUP_DIR = "backup"
 LOGS_DIR = "logs"
+
+ENSEMBLE_FILE = "ensemble.json"
+"""In an exported ensemble's version directory: the member directories (`members/N`)."""
 
 RUN_FILES = (CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE, MODEL_FILE)
 """The files every model directory holds (`model_files` adds the tokenizers' assets)."""
@@ -106,6 +110,35 @@ def tokenizer_files(config: RunConfig) -> list[str]:
 def model_files(config: RunConfig) -> list[str]:
     """Every file a model needs: config, weights, vocabularies and tokenizer assets."""
     return [CONFIG_FILE, MODEL_FILE, *tokenizer_files(config)]
+
+
+def resolve_model_dirs(path: str | Path) -> list[Path]:
+    """The model directories behind a path: one run, or the members of an exported ensemble.
+
+    Raises:
+        FileNotFoundError: as `resolve_run_dir`.
+        ValueError: a corrupt `ensemble.json`.
+
+    Example:
+    >>> resolve_model_dirs("saved_models/dates")  # doctest: +SKIP
+    [PosixPath('saved_models/dates/1')]
+    """
+    path = Path(path)
+    if path.is_dir() and not (path / CONFIG_FILE).exists() and not (path / ENSEMBLE_FILE).exists():
+        versions = sorted(
+            (int(child.name), child)
+            for child in path.iterdir()
+            if child.is_dir() and child.name.isdigit()
+        )
+        if versions:
+            path = versions[-1][1]
+    if (path / ENSEMBLE_FILE).is_file():
+        try:
+            members = json.loads((path / ENSEMBLE_FILE).read_text(encoding="utf-8"))["members"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{path / ENSEMBLE_FILE} is corrupt: {error}") from error
+        return [resolve_run_dir(path / member) for member in members]
+    return [resolve_run_dir(path)]
 
 
 def save_tokenizers(run_dir: Path, source: Tokenizer, target: Tokenizer) -> None:

@@ -37,6 +37,7 @@ from keras_seq2seq.validation import check_int
 
 SERVING_SIGNATURE = "serving_default"
 BEAM_SIGNATURE = "beam_search"
+SCORE_SIGNATURE = "score"
 
 
 class ServingError(ValueError):

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq import distribute
+from keras_seq2seq.averaging import CHECKPOINTS_DIR, KeepCheckpoints
 from keras_seq2seq.callbacks import DecodedMetricsCallback, TimeBudget
 from keras_seq2seq.config import (
     ModelConfig,
@@ -251,6 +252,10 @@ def _fit_callbacks(
         fit_callbacks.append(plateau)
     if config.train.time_budget_minutes:
         fit_callbacks.append(TimeBudget(config.train.time_budget_minutes))
+    if config.train.keep_checkpoints:
+        fit_callbacks.append(
+            KeepCheckpoints(write_dir / CHECKPOINTS_DIR, config.train.keep_checkpoints)
+        )
     if config.train.patience:
         fit_callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=config.train.patience)

@@ -12,6 +12,7 @@ from keras_seq2seq.models.base import (
     get_architecture,
     register_architecture,
 )
+from keras_seq2seq.models.ensemble import Ensemble
 from keras_seq2seq.models.layers import ReversibleEmbedding, TokenAndPositionEmbedding
 from keras_seq2seq.models.rnn import (
     RNNOptions,
@@ -25,6 +26,7 @@ from keras_seq2seq.models.transformer import TransformerOptions, TransformerSeq2
 __all__ = [
     "ARCHITECTURES",
     "Architecture",
+    "Ensemble",
     "NoOptions",
     "RNNOptions",
     "RNNSeq2Seq",

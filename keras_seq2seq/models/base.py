@@ -180,6 +180,11 @@ class Architecture(abc.ABC):
             `(log_probs [N, V] float32, new_state, attention [N, S] or None)`.
         """
 
+    def teacher_forced_log_probs(self, source_ids: tf.Tensor, target_input_ids: tf.Tensor):
+        """Log-probabilities `[B, T, V]` of every next target token (for scoring pairs)."""
+        logits = self.training([source_ids, target_input_ids], training=False)
+        return tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+
     def tile_context(self, context: Any, beam_width: int | tf.Tensor) -> Any:
         """The context with each input's rows repeated `beam_width` times (once per beam)."""
         if context is None:
