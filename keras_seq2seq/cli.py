@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from keras_seq2seq.config import LR_SCHEDULES, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
+from keras_seq2seq.config import LR_SCHEDULES, MONITORS, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
 from keras_seq2seq.errors import CountedWarning, RunDirectoryBusyError
 from keras_seq2seq.quiet import silence_tensorflow
@@ -195,6 +195,12 @@ def _add_optimization_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--decay-steps", type=_positive_int, help="exponential: steps per factor")
     group.add_argument(
         "--plateau-patience", type=_positive_int, help="plateau: epochs without improvement (2)"
+    )
+    group.add_argument(
+        "--monitor",
+        choices=MONITORS,
+        help="what picks the best epoch and stops early: val_loss (default) or a decoded "
+        "validation metric (val_exact_match, val_sequence_error_rate = G2P WER, ...)",
     )
     group.add_argument(
         "--keep-checkpoints",
@@ -551,6 +557,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
             "plateau_patience": args.plateau_patience,
             "time_budget_minutes": args.time_budget,
             "keep_checkpoints": args.keep_checkpoints,
+            "monitor": args.monitor,
         },
     }
 

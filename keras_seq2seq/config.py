@@ -23,6 +23,16 @@ from keras_seq2seq.validation import (
 TOKENIZER_TYPES = ("char", "word", "wordpiece", "sentencepiece")
 SENTENCEPIECE_TYPES = ("unigram", "bpe")
 LR_SCHEDULES = ("constant", "inverse_sqrt", "exponential", "plateau")
+MONITORS = {
+    "val_loss": "min",
+    "val_exact_match": "max",
+    "val_sequence_error_rate": "min",
+    "val_token_error_rate": "min",
+    "val_bleu": "max",
+    "val_chrf": "max",
+}
+"""What best-checkpoint, early stopping and the plateau schedule may watch, and which way is
+better. All but `val_loss` are decoded metrics (`DecodedMetricsCallback`)."""
 
 
 MIXED_PRECISION_POLICIES = {
@@ -269,6 +279,10 @@ class TrainConfig(_JsonMixin):
         decay_steps: int. Steps per `decay_rate` for `"exponential"`. Defaults to `10000`.
         plateau_patience: int. Epochs without improvement before `"plateau"` lowers the
             rate. Defaults to `2`.
+        monitor: str. What picks the best epoch (checkpoint), stops training early and drives
+            the plateau schedule: `"val_loss"` or a decoded metric of the validation pairs,
+            `"val_exact_match"`, `"val_sequence_error_rate"` (the G2P WER),
+            `"val_token_error_rate"`, `"val_bleu"` or `"val_chrf"`. Defaults to `"val_loss"`.
         keep_checkpoints: int >= 0. Keep the weights of the last this many epochs in
             `RUN_DIR/checkpoints/`, for `keras-seq2seq average` (0 = none). Defaults to `0`.
         time_budget_minutes: float >= 0. Stop after the last epoch that fits in this many
@@ -300,6 +314,7 @@ class TrainConfig(_JsonMixin):
     plateau_patience: int = 2
     time_budget_minutes: float = 0.0
     keep_checkpoints: int = 0
+    monitor: str = "val_loss"
     jit_compile: bool = False
 
     def __post_init__(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq2seq.config import TrainConfig
+from keras_seq2seq.config import MONITORS, TrainConfig
 
 
 def _warmup_factor(step, warmup_steps: int):
@@ -116,6 +116,7 @@ def plateau_callback(train_config: TrainConfig, monitor: str) -> keras.callbacks
         return None
     return keras.callbacks.ReduceLROnPlateau(
         monitor=monitor,
+        mode=MONITORS.get(monitor, "min"),
         factor=train_config.decay_rate,
         patience=train_config.plateau_patience,
         verbose=0,

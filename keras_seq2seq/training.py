@@ -24,6 +24,7 @@ from keras_seq2seq import distribute
 from keras_seq2seq.averaging import CHECKPOINTS_DIR, KeepCheckpoints
 from keras_seq2seq.callbacks import DecodedMetricsCallback, TimeBudget
 from keras_seq2seq.config import (
+    MONITORS,
     ModelConfig,
     RunConfig,
     TextConfig,
@@ -226,6 +227,33 @@ def _datasets(
     return distribute.shard_across_workers(train_data), validation_data
 
 
+def _mode(monitor: str) -> str:
+    return MONITORS.get(monitor, "min")
+
+
+def _decoded_metrics(config: RunConfig, pairs, validation_pairs):
+    """The pairs the decoded-metric callback scores, if any (needed to monitor one)."""
+    if pairs is None and config.train.monitor != "val_loss":
+        if not validation_pairs:
+            raise ValueError(
+                f"`monitor={config.train.monitor!r}` decodes the validation pairs, and there are "
+                "none: give validation pairs or a validation fraction, or monitor 'val_loss'."
+            )
+        return validation_pairs
+    return pairs
+
+
+def _decoded_settings(config: RunConfig) -> dict[str, Any]:
+    """Callback settings: the monitored metric among those logged, on 1,000 sources."""
+    monitored = config.train.monitor.removeprefix("val_")
+    if monitored == "loss":
+        return {}
+    metrics = ["exact_match", "token_error_rate", "bleu"]
+    if monitored not in metrics:
+        metrics.append(monitored)
+    return {"metrics": metrics, "max_examples": 1000}
+
+
 def _fit_callbacks(
     write_dir: Path,
     strategy: tf.distribute.Strategy,
@@ -241,7 +269,7 @@ def _fit_callbacks(
         # must be there before the checkpoint, history and early stopping read it.
         *extra_callbacks,
         keras.callbacks.ModelCheckpoint(
-            str(write_dir / MODEL_FILE), monitor=monitor, save_best_only=True
+            str(write_dir / MODEL_FILE), monitor=monitor, mode=_mode(monitor), save_best_only=True
         ),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(str(write_dir / LOGS_DIR), write_graph=False),
@@ -258,7 +286,9 @@ def _fit_callbacks(
         )
     if config.train.patience:
         fit_callbacks.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=config.train.patience)
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode=_mode(monitor), patience=config.train.patience
+            )
         )
     return fit_callbacks
 
@@ -316,11 +346,11 @@ def _train_into(
         model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
         compile_model(model.training, train_config)
     distribute.prepare_model(model.training, strategy, train_data)
-    if decoded_metrics_pairs is not None:
-        extra_callbacks.insert(
-            0, DecodedMetricsCallback(decoded_metrics_pairs, source_tok, target_tok, config)
-        )
-    monitor = "val_loss" if validation_data is not None else "loss"
+    decoded = _decoded_metrics(config, decoded_metrics_pairs, validation_pairs)
+    if decoded is not None:
+        extra_callbacks.insert(0, DecodedMetricsCallback(decoded, source_tok, target_tok, config,
+                                                         **_decoded_settings(config)))  # fmt: skip
+    monitor = train_config.monitor if validation_data is not None else "loss"
     fit_callbacks = _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor)
     try:
         _fit(model.training, train_data, validation_data, fit_callbacks, config.train, verbose)

@@ -212,3 +212,21 @@ def test_min_score_refuses_low_scores_and_evaluate_suggests_one(reverse_run):
     strict = evaluate(translator, reverse_pairs(200, seed=32), progress=False,
                       min_score=thresholds["5%"])  # fmt: skip
     assert strict["refused"] > 0 and strict["exact_match"] >= report["exact_match"] - 6.0
+
+
+def test_best_epoch_and_early_stopping_on_a_decoded_metric(tmp_path):
+    result = train(
+        reverse_pairs(400, seed=5),
+        tmp_path / "run",
+        validation_pairs=reverse_pairs(40, seed=6),
+        model_options={"units": 8, "embedding_dim": 4},
+        train_config=TrainConfig(epochs=2, batch_size=32, monitor="val_sequence_error_rate"),
+        verbose=0,
+    )
+    history = result.history
+    assert len(history["val_sequence_error_rate"]) == 2 and "val_exact_match" in history
+    with pytest.raises(ValueError, match=r"`monitor` must be one of"):
+        TrainConfig(monitor="val_wer")
+    with pytest.raises(ValueError, match=r"decodes the validation pairs, and there are none"):
+        train(reverse_pairs(40, seed=5), tmp_path / "none", verbose=0,
+              train_config=TrainConfig(epochs=1, monitor="val_bleu", validation_fraction=0.0))  # fmt: skip
