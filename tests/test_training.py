@@ -228,5 +228,5 @@ def test_best_epoch_and_early_stopping_on_a_decoded_metric(tmp_path):
     with pytest.raises(ValueError, match=r"`monitor` must be one of"):
         TrainConfig(monitor="val_wer")
     with pytest.raises(ValueError, match=r"decodes the validation pairs, and there are none"):
-        train(reverse_pairs(40, seed=5), tmp_path / "none", verbose=0,
-              train_config=TrainConfig(epochs=1, monitor="val_bleu", validation_fraction=0.0))  # fmt: skip
+        config = TrainConfig(epochs=1, monitor="val_bleu", validation_fraction=0.0)
+        train(reverse_pairs(40, seed=5), tmp_path / "none", verbose=0, train_config=config)
