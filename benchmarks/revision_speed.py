@@ -1,7 +1,7 @@
 """Training and decoding speed of two source trees of keras-seq2seq, interleaved in one run.
 
     python benchmarks/revision_speed.py --before /path/to/older/checkout [--repeats 3]
-        [--num-inputs 1000] [--skip-decode] [--skip-train]
+        [--num-inputs 1000] [--skip-decode] [--skip-train] [--graph-decode-only]
 
 For refactors that must not change speed. Each tree runs its *own* benchmark scripts with its
 own package (`PYTHONPATH=TREE`), in fresh processes, rows alternating between the trees so a
@@ -70,8 +70,35 @@ def train_row(tree: Path, row: tuple, num_batches: int) -> float:
     return json.loads(result[len("RESULT ") :])["tokens_per_second"]
 
 
-def decode_rows(tree: Path, num_inputs: int) -> dict[str, float]:
+GRAPH_DECODE = r"""
+import json, sys, time
+from keras_seq2seq.inference import load
+from keras_seq2seq.recipes import load_pairs
+translator = load("saved_models/dates")
+texts = [s for s, _ in load_pairs("dates", "test")][: int(sys.argv[1])]
+rows = {}
+for width in (1, 4, 8):
+    translator.translate(texts[:8], beam_width=width)
+    started = time.perf_counter()
+    translator.translate(texts, beam_width=width)
+    rows["greedy" if width == 1 else f"beam {width}"] = len(texts) / (time.perf_counter() - started)
+print("ROWS " + json.dumps(rows))
+"""
+
+
+def graph_decode_rows(tree: Path, num_inputs: int) -> dict[str, float]:
+    """Sentences/s of in-graph greedy, beam 4 and beam 8 (`Translator.translate`) in `tree`."""
+    env = dict(os.environ, PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", GRAPH_DECODE, str(num_inputs)], cwd=tree,
+                          env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    line = next(x for x in done.stdout.splitlines() if x.startswith("ROWS "))
+    return json.loads(line[len("ROWS ") :])
+
+
+def decode_rows(tree: Path, num_inputs: int, graph_only: bool = False) -> dict[str, float]:
     """Sentences/s of every row of `decode_speed.py` run by `tree`."""
+    if graph_only:
+        return graph_decode_rows(tree, num_inputs)
     out = _run(tree, "decode_speed.py", "--num-inputs", str(num_inputs))
     rows = {}
     for line in out.splitlines():
@@ -103,6 +130,11 @@ def main(argv=None) -> int:
     parser.add_argument("--num-inputs", type=int, default=1000)
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-decode", action="store_true")
+    parser.add_argument(
+        "--graph-decode-only",
+        action="store_true",
+        help="decode rows: in-graph greedy/beam 4/beam 8 only (no tutorial loop)",
+    )
     args = parser.parse_args(argv)
     trees = {"before": Path(args.before).resolve(), "after": AFTER}
     train: dict[str, dict[str, list[float]]] = {}
@@ -118,7 +150,8 @@ def main(argv=None) -> int:
                     train.setdefault(label, {}).setdefault(name, []).append(speed)
                     print(f"{name:6s} {label}: {speed:,.0f} tokens/s", flush=True)
             if not args.skip_decode:
-                for label, speed in decode_rows(tree, args.num_inputs).items():
+                rows = decode_rows(tree, args.num_inputs, args.graph_decode_only)
+                for label, speed in rows.items():
                     decode.setdefault(label, {}).setdefault(name, []).append(speed)
                     print(f"{name:6s} decode {label}: {speed:,.0f} sentences/s", flush=True)
         if not args.skip_train:
