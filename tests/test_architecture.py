@@ -6,10 +6,6 @@ in a fresh process, all through the interface.
 """
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -24,7 +20,7 @@ from keras_seq2seq.inference import load
 from keras_seq2seq.models import Architecture, get_architecture, register_architecture
 from keras_seq2seq.training import train
 from tests.conftest import reverse_pairs
-from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 # -- the toy architecture (the whole of it) -------------------------------------------------
 
@@ -143,17 +139,7 @@ def test_toy_exports_and_serves_in_a_fresh_process(toy_run, tmp_path):
         {"signature": "serving_default", "texts": _b64(TEXTS)},
         {"signature": "beam_search", "texts": _b64(TEXTS), "beam_width": 3, "n_best": 2},
     ]
-    (tmp_path / "spec.json").write_text(json.dumps({"calls": calls, "session_texts": _b64(TEXTS)}))
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER_SCRIPT, str(version), "spec.json", "out.json"],
-        cwd=tmp_path,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads((tmp_path / "out.json").read_text())
+    out = serve_in_fresh_process(version, calls, _b64(TEXTS), tmp_path)
     assert out["leaked"] == []  # the consumer never imported keras_seq2seq
     translator = load(version)
     greedy, beam = out["results"]

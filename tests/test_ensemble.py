@@ -1,9 +1,6 @@
 """Ensembles, checkpoint averaging and scoring (models.ensemble, averaging, scoring)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -18,7 +15,7 @@ from keras_seq2seq.models import Ensemble
 from keras_seq2seq.scoring import score_pairs
 from keras_seq2seq.training import train
 from tests.conftest import reverse_pairs
-from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 pytestmark = pytest.mark.slow
 TEXTS = [source for source, _ in reverse_pairs(200, seed=41)]
@@ -75,16 +72,7 @@ def test_exported_ensemble_is_one_saved_model(reverse_run, second_run, tmp_path)
         {"signature": "serving_default", "texts": _b64(TEXTS)},
         {"signature": "beam_search", "texts": _b64(TEXTS), "beam_width": 4, "n_best": 1},
     ]
-    (tmp_path / "spec.json").write_text(
-        json.dumps({"calls": calls, "session_texts": _b64(TEXTS[:5])})
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER_SCRIPT, str(version), "spec.json", "out.json"],
-        cwd=tmp_path, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    greedy, beam = json.loads((tmp_path / "out.json").read_text())["results"]
+    greedy, beam = serve_in_fresh_process(version, calls, _b64(TEXTS[:5]), tmp_path)["results"]
     ensemble = load(members)
     assert [t.decode() for t in _decoded(greedy["outputs"])] == ensemble.translate(TEXTS)
     assert [t.decode() for t in _decoded(beam["outputs"])] == ensemble.translate(

@@ -93,6 +93,28 @@ with open(out_path, "w") as f:
 """
 
 
+def serve_in_fresh_process(saved_model, calls, session_texts, work):
+    """Runs `LOADER_SCRIPT` on a SavedModel in a fresh interpreter; returns its answers.
+
+    Args:
+        saved_model: the version directory.
+        calls: list of `{"signature", "texts" (base64), "beam_width", "n_best"}`.
+        session_texts: base64 texts for the TF1-session (TF Serving) call of `beam_search`.
+        work: a directory for the spec and the answers.
+    """
+    (work / "spec.json").write_text(json.dumps({"calls": calls, "session_texts": session_texts}))
+    done = subprocess.run(
+        [sys.executable, "-c", LOADER_SCRIPT, str(saved_model), "spec.json", "out.json"],
+        cwd=work,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((work / "out.json").read_text())
+
+
 def _b64(texts):
     return [base64.b64encode(t if isinstance(t, bytes) else t.encode()).decode() for t in texts]
 
@@ -135,19 +157,7 @@ def fresh_process(exported, tmp_path_factory):
         {"signature": BEAM_SIGNATURE, "texts": _b64(["abc"]), "beam_width": 17, "n_best": 1},
         {"signature": BEAM_SIGNATURE, "texts": _b64(["abc"]), "beam_width": 2, "n_best": 3},
     ]
-    spec = {"calls": calls, "session_texts": _b64(TEXTS[:20])}
-    (work / "spec.json").write_text(json.dumps(spec))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER_SCRIPT, str(exported), "spec.json", "out.json"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads((work / "out.json").read_text())
+    return serve_in_fresh_process(exported, calls, _b64(TEXTS[:20]), work)
 
 
 # -- layout and signatures ------------------------------------------------------------------

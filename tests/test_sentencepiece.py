@@ -1,9 +1,5 @@
 """Tests for the SentencePiece tokenizer (keras_seq2seq.text.sentencepiece), shared vocabularies."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +14,7 @@ from keras_seq2seq.op_check import TF_TEXT_SERVING_OPS, check_saved_model_ops, c
 from keras_seq2seq.text import RESERVED_TOKENS, SentencePieceTokenizer
 from keras_seq2seq.text.tokenizers import fit_tokenizer, normalize_text, tokenizer_from_vocabulary
 from keras_seq2seq.training import check_shared_vocabulary, train
-from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 PAIRS = read_pairs(Path(__file__).parent / "data" / "ddtp_en_de_sample.tsv")
 TECHNICAL = [
@@ -166,19 +162,7 @@ def test_sentencepiece_export_passes_op_check_and_serves(shared_run, tmp_path):
     assert {"SentencepieceOp", "SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= set(ops)
     assert set(ops) - core_op_names() <= TF_TEXT_SERVING_OPS
     texts = [source for source, _ in PAIRS[:10]] + TECHNICAL
-    spec = {"calls": [{"signature": "serving_default", "texts": _b64(texts)}],
-            "session_texts": _b64(texts[:3])}  # fmt: skip
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER_SCRIPT, str(exported), "spec.json", "out.json"],
-        cwd=tmp_path,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads((tmp_path / "out.json").read_text())
+    calls = [{"signature": "serving_default", "texts": _b64(texts)}]
+    out = serve_in_fresh_process(exported, calls, _b64(texts[:3]), tmp_path)
     served = [t.decode() for t in _decoded(out["results"][0]["outputs"])]
     assert served == load(exported).translate(texts)

@@ -1,10 +1,5 @@
 """Tests for the Transformer architecture (keras_seq2seq.models.transformer) and its layers."""
 
-import json
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -17,7 +12,7 @@ from keras_seq2seq.models import TransformerSeq2Seq, build_model
 from keras_seq2seq.models.layers import ReversibleEmbedding, sinusoidal_positions
 from keras_seq2seq.training import train
 from tests.conftest import reverse_pairs
-from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 VARIANTS = [
     {"num_layers": 1},
@@ -172,17 +167,7 @@ def test_transformer_exports_and_serves_in_a_fresh_process(transformer_run, tmp_
         {"signature": "serving_default", "texts": _b64(TEXTS)},
         {"signature": "beam_search", "texts": _b64(TEXTS), "beam_width": 4, "n_best": 2},
     ]
-    (tmp_path / "spec.json").write_text(json.dumps({"calls": calls, "session_texts": _b64(TEXTS)}))
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER_SCRIPT, str(version), "spec.json", "out.json"],
-        cwd=tmp_path,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads((tmp_path / "out.json").read_text())
+    out = serve_in_fresh_process(version, calls, _b64(TEXTS), tmp_path)
     translator = load(version)
     greedy, beam = out["results"]
     assert [t.decode() for t in _decoded(greedy["outputs"])] == translator.translate(TEXTS)

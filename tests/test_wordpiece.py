@@ -34,7 +34,7 @@ from keras_seq2seq.text import (
     tokenizer_class,
     tokenizer_from_vocabulary,
 )
-from tests.test_export import LOADER_SCRIPT, _b64, _decoded
+from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 DATA = Path(__file__).parent / "data" / "es_en.tsv"
 PAIRS = read_pairs(DATA)
@@ -283,22 +283,8 @@ def test_export_passes_op_check_and_runs_in_a_fresh_process(wordpiece_run, trans
     assert set(ops) - core_op_names() <= TF_TEXT_SERVING_OPS
 
     texts = [*SPANISH[:8], "Ωmega 😀", ""]
-    spec = {
-        "calls": [{"signature": SERVING_SIGNATURE, "texts": _b64(texts)}],
-        "session_texts": _b64(texts[:2]),
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER_SCRIPT, str(exported), "spec.json", "out.json"],
-        cwd=tmp_path,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    fresh = json.loads((tmp_path / "out.json").read_text())
+    calls = [{"signature": SERVING_SIGNATURE, "texts": _b64(texts)}]
+    fresh = serve_in_fresh_process(exported, calls, _b64(texts[:2]), tmp_path)
     assert fresh["leaked"] == []
     (expected,) = translator.decode(texts)
     result = fresh["results"][0]

@@ -113,6 +113,18 @@ def time_training(
         units=units,
         num_layers=num_layers,
     )
+    return train_timed(model, batches, warmup_batches, learning_rate, clipnorm, bfloat16)
+
+
+def train_timed(
+    model: nn.Module,
+    batches: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    warmup_batches: int,
+    learning_rate: float,
+    clipnorm: float,
+    bfloat16: bool = False,
+) -> tuple[float, float]:
+    """Adam + clipping on `batches` after `warmup_batches` untimed steps; (seconds, loss)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     tensors = [tuple(torch.from_numpy(np.asarray(a, dtype=np.int64)) for a in b) for b in batches]
 

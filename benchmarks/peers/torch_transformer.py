@@ -13,12 +13,11 @@ batches as in `torch_seq2seq`.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from peers.torch_seq2seq import masked_loss
+from peers.torch_seq2seq import train_timed
 from torch import nn
 
 
@@ -104,22 +103,4 @@ def time_training(
     torch.manual_seed(seed)
     model = TorchTransformer(source_vocabulary_size, target_vocabulary_size, units=units,
                              num_layers=num_layers, heads=heads, ffn_dim=ffn_dim)  # fmt: skip
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    tensors = [tuple(torch.from_numpy(np.asarray(a, dtype=np.int64)) for a in b) for b in batches]
-
-    def step(source, target_input, target_output):
-        optimizer.zero_grad(set_to_none=True)
-        loss = masked_loss(model(source, target_input), target_output)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clipnorm)
-        optimizer.step()
-        return loss
-
-    model.train()
-    for batch in tensors[:warmup_batches]:
-        step(*batch)
-    started = time.perf_counter()
-    loss = None
-    for batch in tensors:
-        loss = step(*batch)
-    return time.perf_counter() - started, float(loss.detach()) if loss is not None else float("nan")
+    return train_timed(model, batches, warmup_batches, learning_rate, clipnorm)
