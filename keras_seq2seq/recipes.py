@@ -21,6 +21,15 @@ SECTIONS = ("model", "source_text", "target_text", "train")
 # configs, merged by `resolve_settings` over the library defaults; any of them can be
 # overridden from the CLI or the Python API. `model` holds the options of each architecture,
 # `train_by_architecture` training settings that apply to one architecture only.
+# The Transformer of the character-level recipes (G2P, pinyin) and its schedule.
+_TRANSFORMER_G2P = {"units": 256, "num_layers": 3, "heads": 4, "ffn_dim": 1024, "dropout": 0.1}
+_TRANSFORMER_G2P_TRAIN = {
+    "learning_rate": 1e-3,
+    "lr_schedule": "inverse_sqrt",
+    "label_smoothing": 0.1,
+    "patience": 6,
+}
+
 RECIPES: dict[str, dict[str, Any]] = {
     "dates": {
         "source_text": {"tokenizer": "char", "max_length": 64},
@@ -41,23 +50,10 @@ RECIPES: dict[str, dict[str, Any]] = {
                 "bidirectional": True,
                 "dropout": 0.2,
             },
-            "transformer": {
-                "units": 256,
-                "num_layers": 3,
-                "heads": 4,
-                "ffn_dim": 1024,
-                "dropout": 0.1,
-            },
+            "transformer": _TRANSFORMER_G2P,
         },
         "train_by_architecture": {
-            "transformer": {
-                "epochs": 40,
-                "learning_rate": 1e-3,
-                "lr_schedule": "inverse_sqrt",
-                "warmup_steps": 4000,
-                "label_smoothing": 0.1,
-                "patience": 6,
-            },
+            "transformer": {**_TRANSFORMER_G2P_TRAIN, "epochs": 40, "warmup_steps": 4000},
         },
     },
     "pinyin": {
@@ -66,23 +62,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "train": {"epochs": 15, "batch_size": 64},
         "model": {
             "rnn": {"units": 256, "embedding_dim": 64, "attention": "dot"},
-            "transformer": {
-                "units": 256,
-                "num_layers": 3,
-                "heads": 4,
-                "ffn_dim": 1024,
-                "dropout": 0.1,
-            },
+            "transformer": _TRANSFORMER_G2P,
         },
         "train_by_architecture": {
-            "transformer": {
-                "epochs": 30,
-                "learning_rate": 1e-3,
-                "lr_schedule": "inverse_sqrt",
-                "warmup_steps": 3000,
-                "label_smoothing": 0.1,
-                "patience": 6,
-            },
+            "transformer": {**_TRANSFORMER_G2P_TRAIN, "epochs": 30, "warmup_steps": 3000},
         },
     },
 }
