@@ -28,6 +28,9 @@ _TRANSFORMER_G2P_TRAIN = {
     "lr_schedule": "inverse_sqrt",
     "label_smoothing": 0.1,
     "patience": 6,
+    # With label smoothing the validation loss follows accuracy loosely: pick the epoch
+    # (and stop) by the validation words' sequence error rate, the G2P WER, instead.
+    "monitor": "val_sequence_error_rate",
 }
 
 RECIPES: dict[str, dict[str, Any]] = {
