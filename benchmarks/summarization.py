@@ -39,8 +39,12 @@ MODEL = {
     "attention": "dot",
     "dropout": 0.2,
 }
-SOURCE = TextConfig(tokenizer="wordpiece", max_vocabulary_size=8000, max_length=96)
-TARGET = TextConfig(tokenizer="wordpiece", max_vocabulary_size=8000, max_length=24)
+SOURCE = TextConfig(
+    tokenizer="wordpiece", max_vocabulary_size=8000, max_length=96, wordpiece_learner="bert"
+)
+TARGET = TextConfig(
+    tokenizer="wordpiece", max_vocabulary_size=8000, max_length=24, wordpiece_learner="bert"
+)
 
 
 def split(pairs):

@@ -13,7 +13,13 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from keras_seq2seq.config import LR_SCHEDULES, MONITORS, SENTENCEPIECE_TYPES, TOKENIZER_TYPES
+from keras_seq2seq.config import (
+    LR_SCHEDULES,
+    MONITORS,
+    SENTENCEPIECE_TYPES,
+    TOKENIZER_TYPES,
+    WORDPIECE_LEARNERS,
+)
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
 from keras_seq2seq.errors import CountedWarning, RunDirectoryBusyError
 from keras_seq2seq.quiet import silence_tensorflow
@@ -167,6 +173,12 @@ def _add_text_arguments(p: argparse.ArgumentParser) -> None:
         "--sentencepiece-type",
         choices=SENTENCEPIECE_TYPES,
         help="sentencepiece tokenizer: unigram (default) or bpe model",
+    )
+    group.add_argument(
+        "--wordpiece-learner",
+        choices=WORDPIECE_LEARNERS,
+        help="wordpiece tokenizer: sentencepiece (default; seconds) or bert (tensorflow-text's "
+        "pure-Python learner; minutes on large files)",
     )
     group.add_argument(
         "--shared-vocabulary",
@@ -538,6 +550,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
                 "max_vocabulary_size": args.vocab_size,
                 "sentencepiece_type": args.sentencepiece_type,
                 "shared_vocabulary": args.shared_vocabulary,
+                "wordpiece_learner": args.wordpiece_learner,
             }
             for side in ("source", "target")
         },

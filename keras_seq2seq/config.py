@@ -22,6 +22,7 @@ from keras_seq2seq.validation import (
 
 TOKENIZER_TYPES = ("char", "word", "wordpiece", "sentencepiece")
 SENTENCEPIECE_TYPES = ("unigram", "bpe")
+WORDPIECE_LEARNERS = ("sentencepiece", "bert")
 LR_SCHEDULES = ("constant", "inverse_sqrt", "exponential", "plateau")
 MONITORS = {
     "val_loss": "min",
@@ -216,6 +217,10 @@ class TextConfig(_JsonMixin):
             `tokenizer="sentencepiece"`. Defaults to `"unigram"`.
         shared_vocabulary: bool. One vocabulary (one tokenizer) learned from both sides'
             texts; set it on both sides. Defaults to `False`.
+        wordpiece_learner: str. How `tokenizer="wordpiece"` learns its pieces:
+            `"sentencepiece"` (BPE merges from the C++ trainer, seconds) or `"bert"`
+            (tensorflow-text's pure-Python learner, minutes on large files). Defaults to
+            `"sentencepiece"`.
 
     Example:
     >>> TextConfig(tokenizer="word", lowercase=True).tokenizer
@@ -229,6 +234,7 @@ class TextConfig(_JsonMixin):
     max_length: int = 128
     sentencepiece_type: str = "unigram"
     shared_vocabulary: bool = False
+    wordpiece_learner: str = "sentencepiece"
 
     def __post_init__(self) -> None:
         check_choice("tokenizer", self.tokenizer, TOKENIZER_TYPES)
@@ -242,6 +248,7 @@ class TextConfig(_JsonMixin):
         check_int("min_count", self.min_count)
         check_choice("sentencepiece_type", self.sentencepiece_type, SENTENCEPIECE_TYPES)
         check_bool("shared_vocabulary", self.shared_vocabulary)
+        check_choice("wordpiece_learner", self.wordpiece_learner, WORDPIECE_LEARNERS)
         check_int("max_length", self.max_length)
 
 

@@ -124,6 +124,7 @@ SHARED_TEXT_SETTINGS = (
     "max_vocabulary_size",
     "min_count",
     "sentencepiece_type",
+    "wordpiece_learner",
 )
 """TextConfig settings that both sides of a shared vocabulary must have alike."""
 

@@ -17,6 +17,7 @@ by this module's own pre-split, so learning and tokenizing see the same words
 from __future__ import annotations
 
 import collections
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
-from keras_seq2seq.config import TextConfig
+from keras_seq2seq.config import WORDPIECE_LEARNERS, TextConfig
 from keras_seq2seq.text.tokenizers import (
     TOKENIZER_CLASSES,
     WordTokenizer,
@@ -41,12 +42,49 @@ DEFAULT_MAX_BYTES_PER_WORD = 200
 split per CJK character: a Chinese or Japanese "word" is a run up to the next punctuation."""
 
 
+def _sentencepiece_pieces(words: list[tuple[str, int]], max_size: int) -> list[str]:
+    """Multi-character WordPiece pieces from a SentencePiece BPE model trained on word counts.
+
+    The C++ trainer learns merges in seconds where the pure-Python BERT learner takes minutes.
+    A piece that starts a word (`▁habl`) becomes `habl`, one that continues it (`amos`)
+    becomes `##amos`; the order is the model's (most useful merges first).
+    """
+    import os
+    import tempfile
+
+    import sentencepiece
+
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8", delete=False) as file:
+        for word, count in words:
+            file.write(f"{word}\t{count}\n")
+    model = io.BytesIO()
+    try:
+        sentencepiece.SentencePieceTrainer.train(
+            input=file.name, input_format="tsv", model_writer=model, vocab_size=max_size,
+            model_type="bpe", character_coverage=1.0, hard_vocab_limit=False, minloglevel=2,
+            normalization_rule_name="identity", max_sentencepiece_length=64, num_threads=2,
+        )  # fmt: skip
+    finally:
+        os.unlink(file.name)
+    processor = sentencepiece.SentencePieceProcessor(model_proto=model.getvalue())
+    pieces = []
+    for index in range(processor.get_piece_size()):
+        piece = processor.id_to_piece(index)
+        if processor.is_control(index) or processor.is_unknown(index) or piece == "▁":
+            continue
+        text = piece[1:] if piece.startswith("▁") else SUFFIX_INDICATOR + piece
+        if len(text.removeprefix(SUFFIX_INDICATOR)) > 1:
+            pieces.append(text)
+    return pieces
+
+
 def learn_wordpiece_vocabulary(
     word_counts: Mapping[str, int],
     *,
     max_size: int = 32000,
     min_count: int = 1,
     max_bytes_per_word: int = DEFAULT_MAX_BYTES_PER_WORD,
+    learner: str = "sentencepiece",
 ) -> list[str]:
     """Learns a WordPiece vocabulary from word counts, deterministically.
 
@@ -60,12 +98,17 @@ def learn_wordpiece_vocabulary(
        piece (`"##é"`), so any word made of seen characters can be tokenized. If `max_size`
        cannot hold both forms of every character, the most frequent characters are kept (ties
        by code point) and words with the others are left out of learning.
-    3. Multi-character pieces: the BERT WordPiece learner of tensorflow-text
-       (`wordpiece_tokenizer_learner_lib.learn`): 4 rounds of counting every prefix and `##`
-       suffix substring of the words, keeping those seen at least a threshold number of times
-       once longer kept pieces have claimed their share of the count, the threshold found by
-       binary search (from `min_count` up to the largest word count) so the vocabulary lands
-       within 5% under `max_size`.
+    3. Multi-character pieces, by `learner`:
+       - `"sentencepiece"` (default): the merges of a SentencePiece BPE model trained by its
+         C++ trainer on the word counts (seconds for a 40,000-pair file), word-initial pieces
+         as they are and word-continuing ones with `##` (`min_count` is not used);
+       - `"bert"`: the BERT WordPiece learner of tensorflow-text
+         (`wordpiece_tokenizer_learner_lib.learn`, pure Python: minutes for the same file):
+         4 rounds of counting every prefix and `##` suffix substring of the words, keeping
+         those seen at least a threshold number of times once longer kept pieces have
+         claimed their share of the count, the threshold found by binary search (from
+         `min_count` up to the largest word count) so the vocabulary lands within 5% under
+         `max_size`.
     4. The vocabulary is the reserved tokens, the characters (sorted), their `##` forms
        (sorted), then the learned pieces by count (descending, ties by the piece), cut at
        `max_size`. No randomness is involved, so there is no seed.
@@ -77,6 +120,7 @@ def learn_wordpiece_vocabulary(
             Defaults to `1`.
         max_bytes_per_word: int. Words longer than this (UTF-8 bytes) are left out. Defaults
             to `200`.
+        learner: str. `"sentencepiece"` or `"bert"` (step 3). Defaults to `"sentencepiece"`.
 
     Returns:
         list of str: at most `max_size` tokens, the reserved tokens first.
@@ -116,17 +160,24 @@ def learn_wordpiece_vocabulary(
     ranked = sorted(char_counts.items(), key=lambda cc: (-cc[1], cc[0]))
     chars = sorted(char for char, _ in ranked[: budget // 2])
 
-    learned = wordpiece_tokenizer_learner_lib.learn(
-        words,
-        max_size,
-        list(RESERVED_TOKENS),
-        upper_thresh=None,
-        lower_thresh=min_count,
-        max_input_tokens=-1,
-        max_token_length=max_bytes_per_word,
-        max_unique_chars=len(chars),
-        joiner=SUFFIX_INDICATOR,
-    )
+    if learner not in WORDPIECE_LEARNERS:
+        raise ValueError(
+            f"`learner` must be one of {list(WORDPIECE_LEARNERS)}. Received: {learner!r}"
+        )
+    if learner == "sentencepiece":
+        learned = _sentencepiece_pieces(words, max_size)
+    else:
+        learned = wordpiece_tokenizer_learner_lib.learn(
+            words,
+            max_size,
+            list(RESERVED_TOKENS),
+            upper_thresh=None,
+            lower_thresh=min_count,
+            max_input_tokens=-1,
+            max_token_length=max_bytes_per_word,
+            max_unique_chars=len(chars),
+            joiner=SUFFIX_INDICATOR,
+        )
     vocabulary = list(RESERVED_TOKENS) + chars + [SUFFIX_INDICATOR + char for char in chars]
     seen = set(vocabulary)
     for token in learned:
@@ -235,7 +286,10 @@ class WordPieceTokenizer(WordTokenizer):
         for words in iterate_token_strings(probe, texts):
             counts.update(words)
         return learn_wordpiece_vocabulary(
-            counts, max_size=config.max_vocabulary_size, min_count=config.min_count
+            counts,
+            max_size=config.max_vocabulary_size,
+            min_count=config.min_count,
+            learner=config.wordpiece_learner,
         )
 
 
