@@ -319,3 +319,15 @@ def test_cli_train_passes_tokenizer_and_vocab_size(monkeypatch, tmp_path, capsys
     with pytest.raises(SystemExit):
         main([*argv, "--vocab-size", "0"])
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("learner", ["sentencepiece", "bert"])
+def test_both_learners_give_pieces_that_spell_the_training_texts(learner):
+    tokenizer = fit_tokenizer(_config(300, wordpiece_learner=learner), SPANISH)
+    vocabulary = tokenizer.vocabulary
+    assert vocabulary[:4] == RESERVED and len(vocabulary) <= 300
+    assert any(t.startswith("##") and len(t) > 3 for t in vocabulary)
+    assert any(not t.startswith("##") and len(t) > 2 for t in vocabulary[4:])
+    assert _roundtrip(tokenizer, SPANISH) == SPANISH
+    with pytest.raises(ValueError, match=r"`wordpiece_learner` must be one of"):
+        _config(wordpiece_learner="wordpiece")

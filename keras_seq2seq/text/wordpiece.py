@@ -100,8 +100,9 @@ def learn_wordpiece_vocabulary(
        by code point) and words with the others are left out of learning.
     3. Multi-character pieces, by `learner`:
        - `"sentencepiece"` (default): the merges of a SentencePiece BPE model trained by its
-         C++ trainer on the word counts (seconds for a 40,000-pair file), word-initial pieces
-         as they are and word-continuing ones with `##` (`min_count` is not used);
+         C++ trainer on the counts of the words seen at least `min_count` times (seconds for
+         a 40,000-pair file), word-initial pieces as they are and word-continuing ones with
+         `##`;
        - `"bert"`: the BERT WordPiece learner of tensorflow-text
          (`wordpiece_tokenizer_learner_lib.learn`, pure Python: minutes for the same file):
          4 rounds of counting every prefix and `##` suffix substring of the words, keeping
@@ -165,7 +166,8 @@ def learn_wordpiece_vocabulary(
             f"`learner` must be one of {list(WORDPIECE_LEARNERS)}. Received: {learner!r}"
         )
     if learner == "sentencepiece":
-        learned = _sentencepiece_pieces(words, max_size)
+        frequent = [(word, count) for word, count in words if count >= min_count]
+        learned = _sentencepiece_pieces(frequent, max_size) if frequent else []
     else:
         learned = wordpiece_tokenizer_learner_lib.learn(
             words,
