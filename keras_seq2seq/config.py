@@ -344,6 +344,7 @@ class TrainConfig(_JsonMixin):
         check_int("decay_steps", self.decay_steps)
         check_int("plateau_patience", self.plateau_patience)
         check_number("time_budget_minutes", self.time_budget_minutes)
+        check_choice("monitor", self.monitor, tuple(MONITORS))
         check_int(
             "keep_checkpoints", self.keep_checkpoints, minimum=0, description="an integer >= 0"
         )

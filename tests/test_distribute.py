@@ -176,12 +176,14 @@ def test_two_workers_train_like_one_machine(tmp_path):
         assert (run_dir / name).is_file(), name
     assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == EPOCHS
     assert sorted(p.name for p in run_dir.iterdir()) == [
+        ".lock",  # the training lock (released by the OS; see run_dir.training_lock)
         "config.json",
         "history.json",
         "logs",
         "model.keras",
         "source_vocab.txt",
         "target_vocab.txt",
+        "training.json",
     ]
     for name in ("source_vocab.txt", "target_vocab.txt", "config.json"):
         assert (run_dir / name).read_text() == (tmp_path / "single-run" / name).read_text()

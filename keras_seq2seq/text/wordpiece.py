@@ -57,10 +57,14 @@ def _sentencepiece_pieces(words: list[tuple[str, int]], max_size: int) -> list[s
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8", delete=False) as file:
         for word, count in words:
             file.write(f"{word}\t{count}\n")
+    # The trainer needs room for every character (and its 3 control pieces); the caller cuts
+    # the result to the vocabulary's own size.
+    characters = {char for word, _ in words for char in word}
+    size = max(max_size, len(characters) + 4)
     model = io.BytesIO()
     try:
         sentencepiece.SentencePieceTrainer.train(
-            input=file.name, input_format="tsv", model_writer=model, vocab_size=max_size,
+            input=file.name, input_format="tsv", model_writer=model, vocab_size=size,
             model_type="bpe", character_coverage=1.0, hard_vocab_limit=False, minloglevel=2,
             normalization_rule_name="identity", max_sentencepiece_length=64, num_threads=2,
         )  # fmt: skip
