@@ -594,6 +594,7 @@ def _configure_threads(intra_op_threads: int) -> None:
 
 def _run_train(args: argparse.Namespace) -> int:
     from keras_seq2seq.distribute import get_strategy
+    from keras_seq2seq.progress import Progress
     from keras_seq2seq.recipes import is_builtin, load_pairs, resolve_settings
     from keras_seq2seq.training import default_verbosity, train
 
@@ -601,18 +602,19 @@ def _run_train(args: argparse.Namespace) -> int:
     _configure_threads(args.intra_op_threads)
     strategy = get_strategy(args.strategy)
     settings = resolve_settings(args.dataset, _train_overrides(args))
-    pairs = load_pairs(
-        args.dataset,
-        "train",
-        max_examples=args.max_examples,
-        seed=args.seed,
-        skip_bad_lines=args.skip_bad_lines,
-    )
-    validation = None
-    if args.validation_data:
-        validation = load_pairs(args.validation_data, skip_bad_lines=args.skip_bad_lines)
-    elif is_builtin(args.dataset):
-        validation = load_pairs(args.dataset, "validation", seed=args.seed)
+    with Progress().stage(f"Reading {args.dataset}"):
+        pairs = load_pairs(
+            args.dataset,
+            "train",
+            max_examples=args.max_examples,
+            seed=args.seed,
+            skip_bad_lines=args.skip_bad_lines,
+        )
+        validation = None
+        if args.validation_data:
+            validation = load_pairs(args.validation_data, skip_bad_lines=args.skip_bad_lines)
+        elif is_builtin(args.dataset):
+            validation = load_pairs(args.dataset, "validation", seed=args.seed)
     result = train(
         pairs,
         args.output,
