@@ -722,7 +722,7 @@ def _run_plot_attention(args: argparse.Namespace) -> int:
 def _run_export(args: argparse.Namespace) -> int:
     from keras_seq2seq.export import export_model
     from keras_seq2seq.op_check import check_saved_model_ops
-    from keras_seq2seq.serving import BEAM_SIGNATURE, SERVING_SIGNATURE
+    from keras_seq2seq.serving import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
 
     if args.check:
         if args.model or args.output:
@@ -749,7 +749,9 @@ def _run_export(args: argparse.Namespace) -> int:
         )
     except FileExistsError as error:
         raise ValueError(str(error)) from None
-    print(f"Exported to {path} (signatures: {SERVING_SIGNATURE}, {BEAM_SIGNATURE})")
+    print(
+        f"Exported to {path} (signatures: {SERVING_SIGNATURE}, {BEAM_SIGNATURE}, {SCORE_SIGNATURE})"
+    )
     return 0
 
 
