@@ -17,10 +17,12 @@ from keras_seq2seq.recipes import load_pairs, resolve_settings
 EXAMPLES = (
     "March 3, 2021",
     "3 mars 2021",
-    "Dienstag, 14. Juli 1987",
+    "Dienstag, 14. Juli 1687",
     "1/2/03",
-    "25 de diciembre de 1999",
-    "sat 1 jan 2000",
+    "25 de diciembre de 2199",
+    "July 4, 1776",
+    "February 30, 2021",
+    "tomorrow",
 )
 
 
@@ -79,7 +81,7 @@ def main(argv=None) -> int:
     )
     print()
     for source, output in zip(EXAMPLES, translator.translate(list(EXAMPLES)), strict=True):
-        print(f"  {source:28s} -> {output}")
+        print(f"  {source:28s} -> {output or '(refused: not a date)'}")
     print(f"\nModel written to {result.run_dir}")
     return 0
 
