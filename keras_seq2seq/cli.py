@@ -102,6 +102,11 @@ DECODE_FLAGS = {
         "refuse (leave empty, with a counted warning) outputs whose length-normalized "
         "log-probability is below this; `evaluate` suggests values",
     ),
+    "replace_unknown": (
+        "--replace-unknown",
+        bool,
+        "write each generated [UNK] as the source token the model attended to most",
+    ),
 }
 """Command-line flags of the `DecodeOptions` fields: (flag, parser, help)."""
 
@@ -111,7 +116,11 @@ def _add_decode_arguments(parser: argparse.ArgumentParser, names: Sequence[str])
     group = parser.add_argument_group("decoding")
     for name in names:
         flag, parse, text = DECODE_FLAGS[name]
-        group.add_argument(flag, dest=f"decode_{name}", type=parse, help=text)
+        if parse is bool:
+            group.add_argument(flag, dest=f"decode_{name}", action="store_const", const=True,
+                               help=text)  # fmt: skip
+        else:
+            group.add_argument(flag, dest=f"decode_{name}", type=parse, help=text)
 
 
 def _decode_options(args: argparse.Namespace, **defaults) -> dict:
@@ -151,6 +160,19 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="transformer: one embedding matrix for source, target and output projection "
         "(needs one vocabulary for both sides)",
+    )
+    group.add_argument(
+        "--copy-attention",
+        action="store_true",
+        default=None,
+        help="copy attention (pointer-generator): outputs can copy source tokens, also ones "
+        "outside the target vocabulary (rnn with attention, transformer)",
+    )
+    group.add_argument(
+        "--coverage-loss",
+        type=_non_negative_float,
+        metavar="WEIGHT",
+        help="with --copy-attention: weight of the coverage loss (default 0 = off)",
     )
 
 
@@ -417,6 +439,7 @@ def _add_export(subparsers) -> None:
             "max_length",
             "no_repeat_ngram",
             "coverage_penalty",
+            "replace_unknown",
         ],
     )
     p.add_argument(
@@ -541,6 +564,8 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
             "heads": args.heads,
             "ffn_dim": args.ffn_dim,
             "tie_embeddings": args.tie_embeddings,
+            "copy_attention": args.copy_attention,
+            "coverage_loss": args.coverage_loss,
         },
         **{
             f"{side}_text": {

@@ -109,6 +109,11 @@ class ModelConfig(_JsonMixin):
             Defaults to `128`.
         num_layers: int. Layers in the encoder and in the decoder. Defaults to `1`.
         dropout: float. Dropout rate. Defaults to `0.0`.
+        copy_attention: bool. Copy attention (pointer-generator): outputs can copy source
+            tokens, also ones outside the target vocabulary (`keras_seq2seq.copying`).
+            Defaults to `False`.
+        coverage_loss: float. Weight of the coverage loss of copy attention (0 for none).
+            Defaults to `0.0`.
         options: dict or None. The architecture's own settings (JSON values).
         **more_options: more entries of `options`.
 
@@ -128,6 +133,8 @@ class ModelConfig(_JsonMixin):
     units: int = 128
     num_layers: int = 1
     dropout: float = 0.0
+    copy_attention: bool = False
+    coverage_loss: float = 0.0
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __init__(
@@ -138,6 +145,8 @@ class ModelConfig(_JsonMixin):
         units: int = 128,
         num_layers: int = 1,
         dropout: float = 0.0,
+        copy_attention: bool = False,
+        coverage_loss: float = 0.0,
         options: dict[str, Any] | None = None,
         **more_options: Any,
     ):
@@ -151,6 +160,8 @@ class ModelConfig(_JsonMixin):
             "units": units,
             "num_layers": num_layers,
             "dropout": dropout,
+            "copy_attention": copy_attention,
+            "coverage_loss": coverage_loss,
             "options": dict(sorted(merged.items())),
         }
         for name, value in values.items():
@@ -173,6 +184,20 @@ class ModelConfig(_JsonMixin):
         check_int("units", self.units)
         check_int("num_layers", self.num_layers)
         check_fraction("dropout", self.dropout)
+        check_bool("copy_attention", self.copy_attention)
+        if isinstance(self.coverage_loss, bool) or not isinstance(self.coverage_loss, (int, float)):
+            raise TypeError(
+                f"`coverage_loss` must be a number. Received: coverage_loss={self.coverage_loss!r}"
+            )
+        if self.coverage_loss < 0:
+            raise ValueError(
+                f"`coverage_loss` must be >= 0. Received: coverage_loss={self.coverage_loss}"
+            )
+        if self.coverage_loss and not self.copy_attention:
+            raise ValueError(
+                "`coverage_loss` weighs the coverage of copy attention; set "
+                "copy_attention=True (--copy-attention) or leave coverage_loss at 0."
+            )
         for key, value in self.options.items():
             if not isinstance(value, (str, int, float, bool, type(None))):
                 raise TypeError(

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from keras_seq2seq.validation import check_finite, check_int, check_number
+from keras_seq2seq.validation import check_bool, check_finite, check_int, check_number
 
 MAX_BEAM_WIDTH = 256
 MAX_OUTPUT_LENGTH = 10_000
@@ -62,6 +62,9 @@ class DecodeOptions:
             below this: they come back empty, flagged `accepted=False`. `evaluate` reports
             the score at which a given share of correct outputs would be refused, to choose
             it. Defaults to `None` (accept everything).
+        replace_unknown: bool. Write each generated `[UNK]` as the source token the step
+            attended to most (OpenNMT's `replace_unknown_target`). Needs a model with
+            attention. Defaults to `False`.
 
     Raises:
         TypeError: an option has the wrong type.
@@ -88,6 +91,7 @@ class DecodeOptions:
     no_repeat_ngram: int = 0
     coverage_penalty: float = 0.0
     min_score: float | None = None
+    replace_unknown: bool = False
 
     def __post_init__(self) -> None:
         check_int("beam_width", self.beam_width, maximum=MAX_BEAM_WIDTH)
@@ -113,6 +117,7 @@ class DecodeOptions:
         self._set("coverage_penalty", check_number("coverage_penalty", self.coverage_penalty))
         if self.min_score is not None:
             self._set("min_score", check_finite("min_score", self.min_score))
+        check_bool("replace_unknown", self.replace_unknown)
         if self.coverage_penalty and self.search != "beam":
             raise ValueError(
                 "`coverage_penalty` ranks the hypotheses of beam search: use beam_width > 1. "

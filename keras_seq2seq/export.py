@@ -263,6 +263,8 @@ def build_serving_module(
     # variable ...", keras-team/keras#20095).
     module.source_tokenizer = translator.source_tokenizer
     module.target_tokenizer = translator.target_tokenizer
+    if translator.model.copies or options.replace_unknown:
+        module.copy_vocabulary = translator.copy_vocabulary  # its target-id table
     module.model_variables = _tf_variables(translator.model.keras_models)
     module.serving_default = _greedy_signature(translator, options)
     module.beam_search = _beam_signature(translator, options, max_beam_width)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import tensorflow as tf
 
 from keras_seq2seq.config import RunConfig
+from keras_seq2seq.copying import CopyVocabulary
 from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.search import decode
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
@@ -87,6 +88,18 @@ class Translator(tf.Module):
         self.target_tokenizer = target_tokenizer
         self.config = config
         self._functions: dict[DecodeOptions, Any] = {}
+        self._copy_vocabulary: CopyVocabulary | None = None
+        if model.copies:
+            self._copy_vocabulary = self.copy_vocabulary  # a wrong pairing fails here, not later
+
+    @property
+    def copy_vocabulary(self) -> CopyVocabulary:
+        """Source tokens' copy ids and text (copy attention, `replace_unknown`)."""
+        if self._copy_vocabulary is None:
+            self._copy_vocabulary = CopyVocabulary(
+                self.source_tokenizer, self.target_tokenizer, self.config.source_text.max_length
+            )
+        return self._copy_vocabulary
 
     @property
     def has_attention(self) -> bool:
@@ -154,11 +167,19 @@ class Translator(tf.Module):
             Decoded of tensors.
         """
         options = options or DecodeOptions()
+        self._check_options(options)
         max_length = options.max_length or self.default_max_length
         tokens = self.source_tokenizer.tokenize(texts)
         truncated = tokens.row_lengths() > self.config.source_text.max_length
         source_ids = self._source_ids(tokens)
-        state, context = self.model.encode(source_ids, max_length)
+        surfaces = None
+        if self.model.copies or options.replace_unknown:
+            surfaces = self.copy_vocabulary.source_surfaces(texts)
+        if self.model.copies:
+            copy_ids = self.copy_vocabulary.copy_ids(surfaces, source_ids)
+            state, context = self.model.encode(source_ids, max_length, copy_ids)
+        else:
+            state, context = self.model.encode(source_ids, max_length)
         dynamic = beam_width is not None
         width = beam_width if dynamic else options.beam_width
         result = decode(
@@ -174,9 +195,7 @@ class Translator(tf.Module):
             n_best=n_best,
         )
         ids = result.ids
-        batch = tf.shape(ids)[0]
-        flat = tf.reshape(ids, [batch * tf.shape(ids)[1], -1])
-        outputs = tf.reshape(self.target_tokenizer.detokenize(flat), tf.shape(ids)[:2])
+        outputs = self._detokenize(ids, result.attention, surfaces, options)
         accepted = tf.ones_like(result.scores, tf.bool)
         if options.min_score is not None:
             accepted = result.normalized_scores >= options.min_score
@@ -191,6 +210,25 @@ class Translator(tf.Module):
             truncated,
             accepted,
         )
+
+    def _check_options(self, options: DecodeOptions) -> None:
+        if options.replace_unknown and not self.has_attention:
+            raise ValueError(
+                "`replace_unknown` copies the source token a step attended to most, and this "
+                "model has no attention. Decode without replace_unknown."
+            )
+
+    def _detokenize(self, ids, attention, surfaces, options: DecodeOptions) -> tf.Tensor:
+        """Output ids `[B, N, T]` → strings `[B, N]` (copied tokens from `surfaces`)."""
+        batch, n_best = tf.shape(ids)[0], tf.shape(ids)[1]
+        if surfaces is None:
+            flat = tf.reshape(ids, [batch * n_best, -1])
+            return tf.reshape(self.target_tokenizer.detokenize(flat), [batch, n_best])
+        if options.replace_unknown:
+            ids = self.copy_vocabulary.replace_unknown(ids, attention, surfaces)
+        flat = tf.reshape(ids, [batch * n_best, -1])
+        rows = tf.repeat(surfaces, n_best, axis=0)
+        return tf.reshape(self.copy_vocabulary.detokenize(flat, rows), [batch, n_best])
 
     def _function(self, options: DecodeOptions) -> Any:
         if options not in self._functions:

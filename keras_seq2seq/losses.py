@@ -13,9 +13,15 @@ from keras_seq2seq.text.vocabulary import PAD_ID
 class MaskedSparseCrossentropy(keras.losses.Loss):
     """Sparse categorical cross-entropy from logits, averaged over non-padding tokens.
 
+    Predictions are logits, or log-probabilities (a copying model's: a log-softmax leaves
+    them unchanged).
+
     Args:
         label_smoothing: float in [0, 1). Mass spread uniformly over the vocabulary.
             Defaults to `0.0`.
+        vocabulary_size: int or None. Spread the smoothing mass over the first this many
+            outputs only (a copying model's target vocabulary, without the source
+            positions). Defaults to `None` (all outputs).
         name: str. Defaults to `"masked_sparse_crossentropy"`.
 
     Example:
@@ -24,7 +30,13 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
     True
     """
 
-    def __init__(self, label_smoothing: float = 0.0, name="masked_sparse_crossentropy", **kw):
+    def __init__(
+        self,
+        label_smoothing: float = 0.0,
+        vocabulary_size: int | None = None,
+        name="masked_sparse_crossentropy",
+        **kw,
+    ):
         # `call` already divides by the number of real tokens, so the reduction is a plain sum
         # (and stays right whether or not Keras also applies the output mask).
         kw["reduction"] = "sum"
@@ -34,13 +46,14 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
                 f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing}"
             )
         self.label_smoothing = float(label_smoothing)
+        self.vocabulary_size = None if vocabulary_size is None else int(vocabulary_size)
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
         log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
         nll = -ops.squeeze(ops.take_along_axis(log_probs, y_true[..., None], axis=-1), -1)
         if self.label_smoothing:
-            smooth = -ops.mean(log_probs, axis=-1)
+            smooth = -ops.mean(log_probs[..., : self.vocabulary_size], axis=-1)
             nll = (1.0 - self.label_smoothing) * nll + self.label_smoothing * smooth
         mask = ops.cast(ops.not_equal(y_true, PAD_ID), "float32")
         count = ops.sum(mask)
@@ -57,7 +70,11 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
         return nll * mask / ops.maximum(count, 1.0)
 
     def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "label_smoothing": self.label_smoothing,
+            "vocabulary_size": self.vocabulary_size,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")

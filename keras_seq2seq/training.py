@@ -32,6 +32,7 @@ from keras_seq2seq.config import (
     precision_policy,
 )
 from keras_seq2seq.cpu import SpeedWarning, bfloat16_advice
+from keras_seq2seq.copying import CopyVocabulary
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
 from keras_seq2seq.model_card import TRAINING_FILE, pairs_sha256, write_json
@@ -62,7 +63,9 @@ class TrainResult(NamedTuple):
     num_validation_examples: int
 
 
-def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
+def compile_model(
+    model: keras.Model, train_config: TrainConfig, *, vocabulary_size: int | None = None
+) -> None:
     """Compiles a training model with the masked loss, masked accuracy and clipped Adam.
 
     With float16 mixed precision the optimizer is wrapped in a
@@ -73,6 +76,9 @@ def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
         model: keras.Model. The training model of an architecture.
         train_config: TrainConfig. Learning rate and its schedule, clipping, label
             smoothing, mixed precision, XLA.
+        vocabulary_size: int or None. For a copying model (outputs over the target
+            vocabulary extended by source positions): the target vocabulary, over which label
+            smoothing spreads its mass. Defaults to `None` (all outputs).
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=make_learning_rate(train_config),
@@ -83,7 +89,9 @@ def compile_model(model: keras.Model, train_config: TrainConfig) -> None:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,
-        loss=MaskedSparseCrossentropy(label_smoothing=train_config.label_smoothing),
+        loss=MaskedSparseCrossentropy(
+            label_smoothing=train_config.label_smoothing, vocabulary_size=vocabulary_size
+        ),
         metrics=[MaskedAccuracy()],
         # Off by default: XLA recompiles for every new padded shape, which costs far more
         # than it saves with length-bucketed batches on CPU.
@@ -216,6 +224,8 @@ def _datasets(
         "max_source_length": config.source_text.max_length,
         "max_target_length": config.target_text.max_length,
     }
+    if config.model.copy_attention:
+        encode["copy"] = CopyVocabulary(source_tok, target_tok, config.source_text.max_length)
     batching = {"batch_size": config.train.batch_size, "bucket": config.train.bucket}
     train_data = make_dataset(
         encode_pairs(train_pairs, **encode), seed=config.train.seed, **batching
@@ -345,7 +355,11 @@ def _train_into(
     # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
     with strategy.scope():
         model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
-        compile_model(model.training, train_config)
+        compile_model(
+            model.training,
+            train_config,
+            vocabulary_size=model_config.target_vocabulary_size if model.copies else None,
+        )
     distribute.prepare_model(model.training, strategy, train_data)
     decoded = _decoded_metrics(config, decoded_metrics_pairs, validation_pairs)
     if decoded is not None:

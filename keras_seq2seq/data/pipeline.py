@@ -7,6 +7,11 @@ with `[PAD]=0`:
   position to attend to);
 - `target_input_ids` [B, T]: `[START]` + target tokens;
 - `target_output_ids` [B, T]: target tokens + `[END]`.
+
+For a model with copy attention the inputs are `(source_ids, target_input_ids, copy_ids)`:
+`copy_ids` [B, S] maps each source position into the extended vocabulary, and
+`target_output_ids` holds extended ids where a target `[UNK]` is a copied source token
+(`keras_seq2seq.copying`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -33,6 +39,8 @@ class EncodedPairs:
         target_output: list of int32 arrays, target tokens + [END].
         num_truncated_sources: int. Sources cut to the maximum length.
         num_truncated_targets: int. Targets cut to the maximum length.
+        copy: list of int32 arrays or None. The copy ids of each source position (models
+            with copy attention); `target_output` then holds extended ids.
     """
 
     source: list[np.ndarray]
@@ -40,6 +48,7 @@ class EncodedPairs:
     target_output: list[np.ndarray]
     num_truncated_sources: int = 0
     num_truncated_targets: int = 0
+    copy: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.source)
@@ -57,6 +66,43 @@ def _tokenize_all(tokenizer: Tokenizer, texts: Sequence[str], batch_size: int = 
     return rows
 
 
+def _ragged(rows: Sequence[np.ndarray]) -> tf.RaggedTensor:
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    flat = np.concatenate([np.asarray(row, np.int32) for row in rows]) if len(rows) else []
+    return tf.RaggedTensor.from_row_lengths(tf.constant(flat, tf.int32), lengths)
+
+
+def _copy_rows(copy, pairs, sources, targets, max_target_length: int, batch_size: int = 4096):
+    """(copy ids of each source, extended ids of each target) for copy attention.
+
+    `sources` and `targets` are the truncated token ids (no [END] yet); the texts of
+    `pairs` are tokenized again for the tokens' own text, cut the same way.
+    """
+    copy_rows: list[np.ndarray] = []
+    target_rows: list[np.ndarray] = []
+    end = np.array([END_ID], np.int32)
+    for begin in range(0, len(pairs), batch_size):
+        batch = pairs[begin : begin + batch_size]
+        source_rows = [np.concatenate([row, end]) for row in sources[begin : begin + batch_size]]
+        source_ids = _ragged(source_rows).to_tensor(PAD_ID)
+        target_ids = _ragged(targets[begin : begin + batch_size])
+        surfaces = copy.source_surfaces(tf.constant([p[0] for p in batch], tf.string))
+        copy_ids = copy.copy_ids(surfaces, source_ids)
+        target_surfaces = copy.target_tokenizer.tokenize_to_surface(
+            tf.constant([p[1] for p in batch], tf.string)
+        )[:, :max_target_length]
+        extended = copy.extended_targets(
+            target_ids.to_tensor(PAD_ID), target_surfaces.to_tensor(""), surfaces, copy_ids
+        )
+        copy_rows.extend(
+            ragged_to_numpy(tf.RaggedTensor.from_tensor(copy_ids, lengths=[len(row) for row in source_rows]))
+        )
+        target_rows.extend(
+            ragged_to_numpy(tf.RaggedTensor.from_tensor(extended, lengths=target_ids.row_lengths()))
+        )
+    return copy_rows, target_rows
+
+
 def _truncate(rows: list[np.ndarray], max_length: int) -> tuple[list[np.ndarray], int]:
     cut = sum(1 for row in rows if len(row) > max_length)
     return [row[:max_length] for row in rows], cut
@@ -70,6 +116,7 @@ def encode_pairs(
     max_source_length: int,
     max_target_length: int,
     warn: bool = True,
+    copy: Any = None,
 ) -> EncodedPairs:
     """Tokenizes pairs, truncates long sides and adds [START]/[END].
 
@@ -81,6 +128,8 @@ def encode_pairs(
         max_target_length: int. Target tokens kept (before [END]).
         warn: bool. Emit a `TruncationWarning` with the counts when anything was cut.
             Defaults to `True`.
+        copy: `keras_seq2seq.copying.CopyVocabulary` or None. For a model with copy
+            attention: adds the copy ids and extends the target ids. Defaults to `None`.
 
     Returns:
         EncodedPairs.
@@ -111,12 +160,16 @@ def encode_pairs(
         )
     end = np.array([END_ID], dtype=np.int32)
     start = np.array([START_ID], dtype=np.int32)
+    copy_rows, outputs = None, targets
+    if copy is not None:
+        copy_rows, outputs = _copy_rows(copy, pairs, sources, targets, max_target_length)
     return EncodedPairs(
         source=[np.concatenate([row, end]).astype(np.int32) for row in sources],
         target_input=[np.concatenate([start, row]).astype(np.int32) for row in targets],
-        target_output=[np.concatenate([row, end]).astype(np.int32) for row in targets],
+        target_output=[np.concatenate([row, end]).astype(np.int32) for row in outputs],
         num_truncated_sources=cut_sources,
         num_truncated_targets=cut_targets,
+        copy=copy_rows,
     )
 
 
@@ -156,7 +209,8 @@ def make_dataset(
         num_buckets: int. Number of length buckets. Defaults to `8`.
 
     Returns:
-        tf.data.Dataset of `((source [B,S], target_input [B,T]), target_output [B,T])`.
+        tf.data.Dataset of `((source [B,S], target_input [B,T]), target_output [B,T])`, or
+        `((source, target_input, copy_ids [B,S]), target_output)` when `encoded.copy` is set.
 
     Raises:
         ValueError: `batch_size` is not a positive integer.
@@ -167,6 +221,8 @@ def make_dataset(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
     names = ("source", "target_input", "target_output")
+    if encoded.copy is not None:
+        names += ("copy",)
     # Rows are stored padded with their lengths and cut back in `map`: tf.data batches dense
     # elements only.
     columns = {}
@@ -205,8 +261,9 @@ def make_dataset(
         dataset = dataset.padded_batch(
             batch_size, padded_shapes=padded_shapes, padding_values=padding_values
         )
+    inputs = ("source", "target_input") + (("copy",) if encoded.copy is not None else ())
     dataset = dataset.map(
-        lambda item: ((item["source"], item["target_input"]), item["target_output"]),
+        lambda item: (tuple(item[name] for name in inputs), item["target_output"]),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

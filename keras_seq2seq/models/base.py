@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig, precision_policy
 from keras_seq2seq.decoding.common import gather_rows
+from keras_seq2seq.text.vocabulary import UNK_ID
 
 ARCHITECTURES: dict[str, type[Architecture]] = {}
 """Registered architectures by name (filled by `register_architecture`)."""
@@ -62,6 +63,8 @@ class Architecture(abc.ABC):
 
     name: ClassVar[str] = ""
     options_class: ClassVar[type] = NoOptions
+    supports_copy_attention: ClassVar[bool] = False
+    """Whether the architecture builds copy attention (`ModelConfig.copy_attention`)."""
     has_attention: bool = True
     """Whether `step` returns attention weights (`[N, source_length]`) or None."""
 
@@ -91,6 +94,11 @@ class Architecture(abc.ABC):
                 f"{known or 'none'}; the shared settings are units, num_layers and dropout."
             )
         options = cls.options_class(**config.options)
+        if config.copy_attention and not cls.supports_copy_attention:
+            raise ValueError(
+                f"The {cls.name!r} architecture has no copy attention; train it without "
+                "--copy-attention, or use 'rnn' or 'transformer'."
+            )
         cls.check_config(config, options)
         return options
 
@@ -150,13 +158,43 @@ class Architecture(abc.ABC):
 
     # -- what decoding calls ------------------------------------------------------------------
 
+    @property
+    def copies(self) -> bool:
+        """Whether the model copies source tokens (log-probabilities over `V + S` ids)."""
+        return self.config.copy_attention
+
+    def checked_copy_ids(self, copy_ids: tf.Tensor | None) -> tf.Tensor | None:
+        """`copy_ids` as int32 for a copying model (None otherwise); a missing one is an error."""
+        if not self.copies:
+            return None
+        if copy_ids is None:
+            raise ValueError(
+                "This model has copy attention: pass the source's copy ids "
+                "(keras_seq2seq.copying.CopyVocabulary.copy_ids) with the source ids."
+            )
+        return tf.cast(copy_ids, tf.int32)
+
+    def input_tokens(self, tokens: tf.Tensor) -> tf.Tensor:
+        """The tokens a step embeds: copied ids (`>= V`) are fed back as `[UNK]`."""
+        if not self.copies:
+            return tokens
+        return tf.where(tokens >= self.config.target_vocabulary_size, UNK_ID, tokens)
+
+    def as_log_probs(self, outputs: tf.Tensor) -> tf.Tensor:
+        """float32 log-probabilities from the output layer (logits, or a copy model's log-probs)."""
+        outputs = tf.cast(outputs, tf.float32)
+        return outputs if self.copies else tf.nn.log_softmax(outputs, axis=-1)
+
     @abc.abstractmethod
-    def encode(self, source_ids: tf.Tensor, max_length: int) -> tuple[Any, Any]:
+    def encode(self, source_ids: tf.Tensor, max_length: int, copy_ids=None) -> tuple[Any, Any]:
         """Runs the encoder once per input.
 
         Args:
             source_ids: int32 `[B, S]`, right-padded with 0, [END] after each source.
             max_length: int. The most decoding steps that will follow (to size a cache).
+            copy_ids: int32 `[B, S]` or None. A copying model's copy id of every source
+                position (`keras_seq2seq.copying.CopyVocabulary.copy_ids`); ignored by the
+                others.
 
         Returns:
             `(state, context)`: the decoder's initial state (a nest of `[B, ...]` tensors that
@@ -177,13 +215,19 @@ class Architecture(abc.ABC):
             time: int32 scalar. Index of the token being generated.
 
         Returns:
-            `(log_probs [N, V] float32, new_state, attention [N, S] or None)`.
+            `(log_probs [N, V] float32, new_state, attention [N, S] or None)`; `[N, V + S]`
+            for a copying model (its extended vocabulary). A copied id (`>= V`) fed back as
+            `tokens` is read as `[UNK]` (`input_tokens`).
         """
 
-    def teacher_forced_log_probs(self, source_ids: tf.Tensor, target_input_ids: tf.Tensor):
-        """Log-probabilities `[B, T, V]` of every next target token (for scoring pairs)."""
-        logits = self.training([source_ids, target_input_ids], training=False)
-        return tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+    def teacher_forced_log_probs(
+        self, source_ids: tf.Tensor, target_input_ids: tf.Tensor, copy_ids=None
+    ) -> tf.Tensor:
+        """Log-probabilities `[B, T, V]` (`[B, T, V + S]` with copy) of every next target token."""
+        inputs = [source_ids, target_input_ids]
+        if self.copies:
+            inputs.append(self.checked_copy_ids(copy_ids))
+        return self.as_log_probs(self.training(inputs, training=False))
 
     def tile_context(self, context: Any, beam_width: int | tf.Tensor) -> Any:
         """The context with each input's rows repeated `beam_width` times (once per beam)."""

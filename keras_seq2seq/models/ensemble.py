@@ -50,6 +50,12 @@ class Ensemble(Architecture):
                 "Ensemble members must share the source and target vocabularies; their "
                 f"(source, target) sizes differ: {sorted(sizes)}."
             )
+        if len({m.copies for m in members}) > 1:
+            raise ValueError(
+                "Ensemble members must all have copy attention or all be without it: their "
+                "output vocabularies differ (a copying model predicts over the target "
+                "vocabulary extended by the source positions)."
+            )
         self.members = members
         self.config = members[0].config
         self.options = None
@@ -70,8 +76,13 @@ class Ensemble(Architecture):
     def float32_copy(self) -> Ensemble:
         return Ensemble([member.float32_copy() for member in self.members])
 
-    def encode(self, source_ids: tf.Tensor, max_length: int) -> tuple[Any, Any]:
-        encoded = [member.encode(source_ids, max_length) for member in self.members]
+    @property
+    def copies(self) -> bool:
+        return self.members[0].copies
+
+    def encode(self, source_ids: tf.Tensor, max_length: int, copy_ids=None) -> tuple[Any, Any]:
+        extra = (copy_ids,) if self.copies else ()
+        encoded = [member.encode(source_ids, max_length, *extra) for member in self.members]
         return tuple(state for state, _ in encoded), tuple(context for _, context in encoded)
 
     def step(self, tokens, state, context, time):
@@ -100,8 +111,9 @@ class Ensemble(Architecture):
             for member, member_state in zip(self.members, state, strict=True)
         )
 
-    def teacher_forced_log_probs(self, source_ids, target_input_ids) -> tf.Tensor:
+    def teacher_forced_log_probs(self, source_ids, target_input_ids, copy_ids=None) -> tf.Tensor:
         """Averaged log-probabilities `[B, T, V]` of the members under teacher forcing."""
-        return tf.add_n(
-            [m.teacher_forced_log_probs(source_ids, target_input_ids) for m in self.members]
-        ) / len(self.members)
+        return tf.add_n([
+            m.teacher_forced_log_probs(source_ids, target_input_ids, copy_ids)
+            for m in self.members
+        ]) / len(self.members)  # fmt: skip

@@ -30,6 +30,7 @@ from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.distribute import TrainingModel
 from keras_seq2seq.lstm import LSTM
 from keras_seq2seq.models.base import Architecture, register_architecture
+from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.validation import check_bool, check_choice, check_int
 
 ATTENTION_TYPES = ("dot", "additive", "none")
@@ -107,6 +108,10 @@ def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, l
         made["attention_projection"] = layers.Dense(
             config.units, activation="tanh", name="attention_projection", dtype=dtype
         )
+    if config.copy_attention:
+        made["copy_generator"] = CopyGenerator(
+            config.target_vocabulary_size, config.coverage_loss, name="copy_generator"
+        )
     return made
 
 
@@ -146,10 +151,16 @@ def _encode(config: ModelConfig, options: RNNOptions, get, source_ids):
     return x, states
 
 
-def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, memory, mask):
-    """Runs the decoder over `target_ids`; returns (logits, new_states, attention_scores)."""
+def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, memory, mask,
+            copy_ids=None):  # fmt: skip
+    """Runs the decoder over `target_ids`; returns (logits, new_states, attention_scores).
+
+    With copy attention the "logits" are the copy generator's log-probabilities over the
+    extended vocabulary (`copy_ids` `[B, S]` maps the source positions into it).
+    """
     dtype = _policy(get)
-    y = _dropout(config, "target_dropout", dtype)(get("target_embedding")(target_ids))
+    embedded = get("target_embedding")(target_ids)
+    y = _dropout(config, "target_dropout", dtype)(embedded)
     n = states_per_layer(options)
     new_states = []
     for i in range(config.num_layers):
@@ -160,6 +171,7 @@ def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, m
             y = _dropout(config, f"decoder_{i}_dropout", dtype)(y)
     scores = None
     if options.attention != "none":
+        decoded = y
         context, scores = get("attention")(
             [y, memory], mask=[None, mask], return_attention_scores=True
         )
@@ -167,19 +179,31 @@ def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, m
             layers.Concatenate(name="attention_concat", dtype=dtype)([context, y])
         )
     y = _dropout(config, "output_dropout", dtype)(y)
-    return get("output_projection")(y), new_states, scores
+    logits = get("output_projection")(y)
+    if config.copy_attention:
+        features = layers.Concatenate(name="copy_features", dtype=dtype)(
+            [context, decoded, embedded]
+        )
+        target_mask = keras.ops.not_equal(target_ids, 0)
+        logits = get("copy_generator")([logits, scores, features, copy_ids, target_mask])
+    return logits, new_states, scores
 
 
 def _training_model(config: ModelConfig, options: RNNOptions, dtype) -> keras.Model:
     made = _make_layers(config, options, dtype)
     source_ids = keras.Input((None,), dtype="int32", name="source_ids")
     target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
+    inputs = [source_ids, target_ids]
+    copy_ids = None
+    if config.copy_attention:
+        copy_ids = keras.Input((None,), dtype="int32", name="copy_ids")
+        inputs.append(copy_ids)
     memory_mask = keras.ops.not_equal(source_ids, 0)
     memory, states = _encode(config, options, made.__getitem__, source_ids)
     logits, _, _ = _decode(
-        config, options, made.__getitem__, target_ids, states, memory, memory_mask
+        config, options, made.__getitem__, target_ids, states, memory, memory_mask, copy_ids
     )
-    return TrainingModel([source_ids, target_ids], logits, name="seq2seq")
+    return TrainingModel(inputs, logits, name="seq2seq")
 
 
 def build_inference_models(
@@ -222,13 +246,16 @@ def build_inference_models(
         for i in range(config.num_layers * states_per_layer(options))
     ]
     inputs = [token, *state_inputs]
-    memory_in = mask_in = None
+    memory_in = mask_in = copy_in = None
     if options.attention != "none":
         memory_in = keras.Input((None, config.units), name="memory")
         mask_in = keras.Input((None,), dtype="bool", name="memory_mask")
         inputs += [memory_in, mask_in]
+    if config.copy_attention:
+        copy_in = keras.Input((None,), dtype="int32", name="copy_ids")
+        inputs.append(copy_in)
     logits, new_states, scores = _decode(
-        config, options, get, token, state_inputs, memory_in, mask_in
+        config, options, get, token, state_inputs, memory_in, mask_in, copy_in
     )
     outputs = [keras.ops.squeeze(logits, axis=1), *new_states]
     if scores is not None:
@@ -258,8 +285,15 @@ class RNNSeq2Seq(Architecture):
         super().__init__(config, training)
         self.encoder, self.decoder_step = build_inference_models(training, config)
 
+    supports_copy_attention = True
+
     @classmethod
     def check_config(cls, config: ModelConfig, options: RNNOptions) -> None:
+        if config.copy_attention and options.attention == "none":
+            raise ValueError(
+                "Copy attention copies source tokens by the attention weights, so it needs "
+                "attention: use attention='dot' or 'additive' with copy_attention=True."
+            )
         if options.bidirectional and config.units % 2:
             raise ValueError(
                 "A bidirectional encoder splits `units` between its two directions, so `units` "
@@ -278,25 +312,26 @@ class RNNSeq2Seq(Architecture):
     def keras_models(self) -> tuple[keras.Model, ...]:
         return (self.training, self.encoder, self.decoder_step)
 
-    def encode(self, source_ids: tf.Tensor, max_length: int) -> tuple[list, Any]:
+    def encode(self, source_ids: tf.Tensor, max_length: int, copy_ids=None) -> tuple[list, Any]:
         del max_length  # recurrent states do not grow with the output
+        copy_ids = self.checked_copy_ids(copy_ids)
         outputs = self.encoder(source_ids)
         # tf.identity drops the Keras mask metadata the encoder attaches to its outputs.
         state = [tf.identity(s) for s in outputs[2:]]
         if not self.has_attention:
             return state, None
-        return state, (tf.identity(outputs[0]), tf.identity(outputs[1]))
+        context = (tf.identity(outputs[0]), tf.identity(outputs[1]))
+        return state, context if copy_ids is None else (*context, copy_ids)
 
     def step(self, tokens, state, context, time):
         del time  # the recurrent state carries the position
-        inputs = [tokens[:, tf.newaxis], *state]
+        inputs = [self.input_tokens(tokens)[:, tf.newaxis], *state]
         if context is not None:
             inputs += list(context)
         outputs = self.decoder_step(inputs)
         n = len(state)
         attention = outputs[1 + n] if context is not None else None
-        log_probs = tf.nn.log_softmax(tf.cast(outputs[0], tf.float32), axis=-1)
-        return log_probs, list(outputs[1 : 1 + n]), attention
+        return self.as_log_probs(outputs[0]), list(outputs[1 : 1 + n]), attention
 
 
 def build_seq2seq(config: ModelConfig, *, mixed_precision: bool | str = False) -> RNNSeq2Seq:

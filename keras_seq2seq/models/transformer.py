@@ -32,6 +32,7 @@ from keras import layers, ops
 from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.distribute import TrainingModel
 from keras_seq2seq.models.base import Architecture, register_architecture
+from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.layers import ReversibleEmbedding, TokenAndPositionEmbedding
 from keras_seq2seq.validation import check_bool, check_int
 
@@ -120,6 +121,10 @@ def _make_layers(config: ModelConfig, options: TransformerOptions, dtype) -> dic
         made[f"{stack}_norm"] = layers.LayerNormalization(
             epsilon=1e-6, name=f"{stack}_norm", dtype=dtype
         )
+    if config.copy_attention:
+        made["copy_generator"] = CopyGenerator(
+            config.target_vocabulary_size, config.coverage_loss, name="copy_generator"
+        )
     return made
 
 
@@ -158,10 +163,22 @@ def _encoder(config, made, source_ids, source_mask):
     return made["encoder_norm"](x)
 
 
-def _decoder(config, made, target_ids, memory, source_mask):
-    y = made["positions"](made["target_embedding"](target_ids))
-    y = _dropout(config, made, "target_dropout")(y)
+def _decoder(config, made, target_ids, memory, source_mask, copy_ids=None):
+    """The decoder's logits `[B, T, V]` (a copying model's log-probabilities `[B, T, V + S]`)."""
+    embedded = made["positions"](made["target_embedding"](target_ids))
+    y = _dropout(config, made, "target_dropout")(embedded)
     cross_mask = ops.expand_dims(source_mask, 1)
+    last = {}  # the last layer's cross-attention output and weights (for copy attention)
+
+    def cross(h, attention, i):
+        if i < config.num_layers - 1 or not config.copy_attention:
+            return attention(h, memory, attention_mask=cross_mask)
+        last["output"], weights = attention(
+            h, memory, attention_mask=cross_mask, return_attention_scores=True
+        )
+        last["weights"] = ops.mean(ops.cast(weights, "float32"), axis=1)  # over heads
+        return last["output"]
+
     for i in range(config.num_layers):
         self_attention = made[f"decoder_{i}_self_attention"]
         cross_attention = made[f"decoder_{i}_cross_attention"]
@@ -177,10 +194,21 @@ def _decoder(config, made, target_ids, memory, source_mask):
             made,
             f"decoder_{i}_cross",
             y,
-            lambda h, a=cross_attention: a(h, memory, attention_mask=cross_mask),
+            lambda h, a=cross_attention, i=i: cross(h, a, i),
         )
         y = _residual(config, made, f"decoder_{i}_ffn", y, _ffn(made, f"decoder_{i}"))
-    return _logits(made, made["decoder_norm"](y))
+    y = made["decoder_norm"](y)
+    logits = _logits(made, y)
+    if not config.copy_attention:
+        return logits
+    return _copy(made, logits, last["weights"], [y, last["output"], embedded], copy_ids,
+                 ops.not_equal(target_ids, 0))  # fmt: skip
+
+
+def _copy(made, logits, weights, features, copy_ids, target_mask):
+    """The copy generator's log-probabilities from the decoder's outputs."""
+    features = ops.concatenate([ops.cast(f, "float32") for f in features], axis=-1)
+    return made["copy_generator"]([logits, weights, features, copy_ids, target_mask])
 
 
 def _logits(made, y):
@@ -214,6 +242,7 @@ class TransformerSeq2Seq(Architecture):
     """
 
     options_class = TransformerOptions
+    supports_copy_attention = True
 
     def __init__(self, config: ModelConfig, training: keras.Model):
         super().__init__(config, training)
@@ -260,20 +289,28 @@ class TransformerSeq2Seq(Architecture):
         made = {**_make_layers(config, options, dtype), "training_graph": True}
         source_ids = keras.Input((None,), dtype="int32", name="source_ids")
         target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
+        inputs = [source_ids, target_ids]
+        copy_ids = None
+        if config.copy_attention:
+            copy_ids = keras.Input((None,), dtype="int32", name="copy_ids")
+            inputs.append(copy_ids)
         source_mask = ops.not_equal(source_ids, 0)
         memory = _encoder(config, made, source_ids, source_mask)
-        logits = _decoder(config, made, target_ids, memory, source_mask)
-        return TrainingModel([source_ids, target_ids], logits, name="transformer")
+        logits = _decoder(config, made, target_ids, memory, source_mask, copy_ids)
+        return TrainingModel(inputs, logits, name="transformer")
 
     # -- decoding -------------------------------------------------------------------------
 
     def _layer(self, name: str):
         return self._layers[name]
 
-    def encode(self, source_ids, max_length):
+    def encode(self, source_ids, max_length, copy_ids=None):
+        copy_ids = self.checked_copy_ids(copy_ids)
         source_mask = tf.not_equal(source_ids, 0)
         memory = _encoder(self.config, self._layers, source_ids, source_mask)
         context: dict[str, Any] = {"source_mask": source_mask}
+        if copy_ids is not None:
+            context["copy_ids"] = copy_ids
         for i in range(self.config.num_layers):
             attention = self._layer(f"decoder_{i}_cross_attention")
             context[f"keys_{i}"] = attention.key_dense(memory)
@@ -289,7 +326,9 @@ class TransformerSeq2Seq(Architecture):
 
     def step(self, tokens, state, context, time):
         layer = self._layer
-        y = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
+        tokens = self.input_tokens(tokens)
+        embedded = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
+        y = embedded
         max_length = tf.shape(state["keys_0"])[1]
         written = tf.range(max_length) <= time  # the cache positions filled so far
         at_time = tf.cast(tf.equal(tf.range(max_length), time), y.dtype)[:, None, None]
@@ -311,17 +350,22 @@ class TransformerSeq2Seq(Architecture):
             y = y + out
             cross = layer(f"decoder_{i}_cross_attention")
             h = layer(f"decoder_{i}_cross_norm")(y)
-            out, weights = _attend(
+            cross_out, weights = _attend(
                 cross.query_dense(h),
                 context[f"keys_{i}"],
                 context[f"values_{i}"],
                 context["source_mask"][:, tf.newaxis],
                 cross,
             )
-            y = y + out
+            y = y + cross_out
             h = layer(f"decoder_{i}_ffn_norm")(y)
             y = y + layer(f"decoder_{i}_ffn_out")(layer(f"decoder_{i}_ffn_in")(h))
-        logits = _logits(self._layers, layer("decoder_norm")(y))[:, 0]
-        # The last layer's cross-attention, averaged over heads: [N, S].
-        attention_weights = tf.reduce_mean(tf.cast(weights[:, :, 0], tf.float32), axis=1)
-        return tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1), new_state, attention_weights
+        y = layer("decoder_norm")(y)
+        # The last layer's cross-attention, averaged over heads: [N, 1, S].
+        attention_weights = tf.reduce_mean(tf.cast(weights, tf.float32), axis=1)
+        outputs = _logits(self._layers, y)
+        if self.copies:
+            target_mask = tf.ones_like(tokens[:, tf.newaxis], tf.bool)
+            outputs = _copy(self._layers, outputs, attention_weights, [y, cross_out, embedded],
+                            context["copy_ids"], target_mask)  # fmt: skip
+        return self.as_log_probs(outputs[:, 0]), new_state, attention_weights[:, 0]

@@ -193,8 +193,13 @@ class SentencePieceTokenizer(Tokenizer):
         return self._sentencepiece.detokenize(ids)
 
     def detokenize(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
-        """Token ids [B, T] → strings [B] (everything from the first [END] on is dropped)."""
-        return self._sentencepiece.detokenize(self.kept_ids(ids))
+        """Token ids [B, T] → strings [B] (everything from the first [END] on is dropped).
+
+        Raises:
+            tf.errors.InvalidArgumentError: an id is outside the vocabulary (when the graph
+                runs).
+        """
+        return self._sentencepiece.detokenize(self.checked_ids(ids, self.vocabulary_size))
 
 
 TOKENIZER_CLASSES[SentencePieceTokenizer.kind] = SentencePieceTokenizer

@@ -170,15 +170,59 @@ class Tokenizer(tf.Module, metaclass=abc.ABCMeta):
         tokens = self.tokenize_to_strings(texts)
         return tf.cast(tokens.with_flat_values(self._table.lookup(tokens.flat_values)), tf.int32)
 
+    def tokenize_to_surface(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        """Strings [B] → the text of each token, ragged [B, (tokens)], aligned with `tokenize`.
+
+        Like `tokenize_to_strings`, except that a token outside the vocabulary keeps its own
+        text where the tokenizer knows it (a WordPiece `[UNK]` is the whole word it stands
+        for). Copy attention and `replace_unknown` copy these texts into outputs.
+        """
+        return self.tokenize_to_strings(texts)
+
+    def token_strings(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.RaggedTensor:
+        """Token ids [B, T] → the vocabulary's strings of the ids that are text, ragged.
+
+        Raises:
+            tf.errors.InvalidArgumentError: an id is outside the vocabulary (when the graph
+                runs): ids are never clamped into range.
+        """
+        return tf.gather(self._tokens, self.checked_ids(ids, self.vocabulary_size))
+
     def detokenize(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
         """Token ids [B, T] (dense or ragged) → strings [B].
 
         Everything from the first [END] on is dropped, and so are [PAD] and [START];
         unknown tokens come back as the text `[UNK]`.
+
+        Raises:
+            tf.errors.InvalidArgumentError: an id is outside the vocabulary (when the graph
+                runs); an id that no token stands for is an error, never clamped.
         """
-        ids = self.kept_ids(ids)
-        safe_ids = tf.clip_by_value(ids, 0, self.vocabulary_size - 1)
-        return self.join(tf.gather(self._tokens, safe_ids))
+        return self.join(self.token_strings(ids))
+
+    @classmethod
+    def checked_ids(cls, ids: tf.Tensor | tf.RaggedTensor, limit: Any) -> tf.RaggedTensor:
+        """`kept_ids(ids)`, after checking in graph that every one of them is below `limit`.
+
+        Args:
+            ids: int [B, T], dense or ragged.
+            limit: int or int32 scalar tensor. How many ids can be turned into text.
+
+        Returns:
+            int32 ragged [B, (tokens)].
+        """
+        kept = cls.kept_ids(ids)
+        check = tf.debugging.assert_less(
+            kept.flat_values,
+            tf.cast(limit, tf.int32),
+            message=(
+                "Cannot detokenize: a token id is outside the vocabulary (ids must be below "
+                "the limit shown). The ids do not come from this model's vocabulary; decode "
+                "them with the tokenizer the model was trained with."
+            ),
+        )
+        with tf.control_dependencies([check] if check is not None else []):
+            return tf.identity(kept)
 
     @staticmethod
     def kept_ids(ids: tf.Tensor | tf.RaggedTensor) -> tf.RaggedTensor:

@@ -261,6 +261,23 @@ class WordPieceTokenizer(WordTokenizer):
         pieces = self._wordpiece.tokenize(self.split_words(texts))  # [B, (words), (pieces)]
         return pieces.merge_dims(1, 2)
 
+    def tokenize_to_surface(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        """Like `tokenize_to_strings`, but an `[UNK]` piece is the whole word it stands for.
+
+        Example:
+        >>> vocab = ["[PAD]", "[UNK]", "[START]", "[END]", "habl", "##amos", "."]
+        >>> WordPieceTokenizer(vocab).tokenize_to_surface(tf.constant(["Zoë hablamos."])).to_list()
+        [[b'Zo\\xc3\\xab', b'habl', b'##amos', b'.']]
+        """
+        words = self.split_words(self.normalize(tf.convert_to_tensor(texts, dtype=tf.string)))
+        pieces = self._wordpiece.tokenize(words)  # [B, (words), (pieces)]
+        # The word of every piece, aligned with the pieces.
+        piece_words = tf.gather(words.flat_values, pieces.values.value_rowids())
+        surface = tf.where(
+            tf.equal(pieces.flat_values, UNK), piece_words, pieces.flat_values
+        )
+        return pieces.with_flat_values(surface).merge_dims(1, 2)
+
     def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
         """Joins ragged piece strings [B, (pieces)] back into strings [B]."""
         text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
