@@ -31,8 +31,8 @@ from keras_seq2seq.config import (
     TrainConfig,
     precision_policy,
 )
-from keras_seq2seq.cpu import SpeedWarning, bfloat16_advice
 from keras_seq2seq.copying import CopyVocabulary
+from keras_seq2seq.cpu import SpeedWarning, bfloat16_advice
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
 from keras_seq2seq.model_card import TRAINING_FILE, pairs_sha256, write_json

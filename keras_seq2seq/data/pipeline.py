@@ -94,8 +94,9 @@ def _copy_rows(copy, pairs, sources, targets, max_target_length: int, batch_size
         extended = copy.extended_targets(
             target_ids.to_tensor(PAD_ID), target_surfaces.to_tensor(""), surfaces, copy_ids
         )
+        source_lengths = [len(row) for row in source_rows]
         copy_rows.extend(
-            ragged_to_numpy(tf.RaggedTensor.from_tensor(copy_ids, lengths=[len(row) for row in source_rows]))
+            ragged_to_numpy(tf.RaggedTensor.from_tensor(copy_ids, lengths=source_lengths))
         )
         target_rows.extend(
             ragged_to_numpy(tf.RaggedTensor.from_tensor(extended, lengths=target_ids.row_lengths()))

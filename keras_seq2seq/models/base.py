@@ -224,7 +224,7 @@ class Architecture(abc.ABC):
         self, source_ids: tf.Tensor, target_input_ids: tf.Tensor, copy_ids=None
     ) -> tf.Tensor:
         """Log-probabilities `[B, T, V]` (`[B, T, V + S]` with copy) of every next target token."""
-        inputs = [source_ids, target_input_ids]
+        inputs = [tf.convert_to_tensor(source_ids), tf.convert_to_tensor(target_input_ids)]
         if self.copies:
             inputs.append(self.checked_copy_ids(copy_ids))
         return self.as_log_probs(self.training(inputs, training=False))

@@ -273,9 +273,7 @@ class WordPieceTokenizer(WordTokenizer):
         pieces = self._wordpiece.tokenize(words)  # [B, (words), (pieces)]
         # The word of every piece, aligned with the pieces.
         piece_words = tf.gather(words.flat_values, pieces.values.value_rowids())
-        surface = tf.where(
-            tf.equal(pieces.flat_values, UNK), piece_words, pieces.flat_values
-        )
+        surface = tf.where(tf.equal(pieces.flat_values, UNK), piece_words, pieces.flat_values)
         return pieces.with_flat_values(surface).merge_dims(1, 2)
 
     def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
