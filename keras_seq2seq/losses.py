@@ -13,15 +13,14 @@ from keras_seq2seq.text.vocabulary import PAD_ID
 class MaskedSparseCrossentropy(keras.losses.Loss):
     """Sparse categorical cross-entropy from logits, averaged over non-padding tokens.
 
-    Predictions are logits, or log-probabilities (a copying model's: a log-softmax leaves
-    them unchanged).
-
     Args:
         label_smoothing: float in [0, 1). Mass spread uniformly over the vocabulary.
             Defaults to `0.0`.
         vocabulary_size: int or None. Spread the smoothing mass over the first this many
             outputs only (a copying model's target vocabulary, without the source
             positions). Defaults to `None` (all outputs).
+        from_log_probs: bool. The predictions are log-probabilities already (a copying
+            model's), not logits. Defaults to `False`.
         name: str. Defaults to `"masked_sparse_crossentropy"`.
 
     Example:
@@ -34,6 +33,7 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
         self,
         label_smoothing: float = 0.0,
         vocabulary_size: int | None = None,
+        from_log_probs: bool = False,
         name="masked_sparse_crossentropy",
         **kw,
     ):
@@ -47,10 +47,13 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
             )
         self.label_smoothing = float(label_smoothing)
         self.vocabulary_size = None if vocabulary_size is None else int(vocabulary_size)
+        self.from_log_probs = bool(from_log_probs)
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
-        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        log_probs = ops.cast(y_pred, "float32")
+        if not self.from_log_probs:
+            log_probs = ops.log_softmax(log_probs, axis=-1)
         nll = -ops.squeeze(ops.take_along_axis(log_probs, y_true[..., None], axis=-1), -1)
         if self.label_smoothing:
             smooth = -ops.mean(log_probs[..., : self.vocabulary_size], axis=-1)
@@ -74,6 +77,7 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
             **super().get_config(),
             "label_smoothing": self.label_smoothing,
             "vocabulary_size": self.vocabulary_size,
+            "from_log_probs": self.from_log_probs,
         }
 
 

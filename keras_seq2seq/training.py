@@ -76,9 +76,9 @@ def compile_model(
         model: keras.Model. The training model of an architecture.
         train_config: TrainConfig. Learning rate and its schedule, clipping, label
             smoothing, mixed precision, XLA.
-        vocabulary_size: int or None. For a copying model (outputs over the target
+        vocabulary_size: int or None. For a copying model (log-probabilities over the target
             vocabulary extended by source positions): the target vocabulary, over which label
-            smoothing spreads its mass. Defaults to `None` (all outputs).
+            smoothing spreads its mass. Defaults to `None` (a model that outputs logits).
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=make_learning_rate(train_config),
@@ -90,7 +90,9 @@ def compile_model(
     model.compile(
         optimizer=optimizer,
         loss=MaskedSparseCrossentropy(
-            label_smoothing=train_config.label_smoothing, vocabulary_size=vocabulary_size
+            label_smoothing=train_config.label_smoothing,
+            vocabulary_size=vocabulary_size,
+            from_log_probs=vocabulary_size is not None,
         ),
         metrics=[MaskedAccuracy()],
         # Off by default: XLA recompiles for every new padded shape, which costs far more

@@ -106,27 +106,85 @@ def test_sentencepiece_copy_needs_one_vocabulary():
 
 
 def test_copy_generator_mixes_a_distribution_over_the_extended_vocabulary():
-    layer = CopyGenerator(6)
+    layer = CopyGenerator()
     logits = tf.random.normal([2, 3, 6])
-    attention = tf.nn.softmax(tf.random.normal([2, 3, 4]))
-    copy_ids = tf.constant([[7, 4, 6, END_ID], [9, 9, END_ID, 0]])
+    # No attention on padding (row 1, position 3), as with a source mask.
+    padding = np.zeros([2, 1, 4], "float32")
+    padding[1, 0, 3] = -1e9
+    attention = tf.nn.softmax(tf.random.normal([2, 3, 4]) + padding)
+    # Ids >= V: V + the first position of the token (as CopyVocabulary gives them).
+    copy_ids = tf.constant([[6, 4, 8, END_ID], [6, 6, END_ID, 0]])
     mask = tf.ones([2, 3], tf.bool)
     log_probs = layer([logits, attention, tf.zeros([2, 3, 5]), copy_ids, mask])
     probs = np.exp(log_probs.numpy())
     assert log_probs.shape == (2, 3, 10)
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
     # Extended ids that no source position maps to can never be chosen.
-    assert np.isneginf(log_probs.numpy()[0][:, [8, 9]]).all()
-    assert np.isneginf(log_probs.numpy()[1][:, [6, 7, 8]]).all()
-    assert np.isfinite(log_probs.numpy()[0][:, [6, 7]]).all()
-    # Row 1 copies positions 0 and 1 into the same extended id 9: their attention adds up.
-    p_gen = tf.sigmoid(layer.gate(tf.random.normal([2, 3, 5]) * 0)).numpy()[..., 0]
-    copied = (1 - p_gen[1]) * attention.numpy()[1, :, :2].sum(-1)
-    np.testing.assert_allclose(probs[1, :, 9], copied, rtol=1e-5)
+    assert np.isneginf(log_probs.numpy()[0][:, [7, 9]]).all()
+    assert np.isneginf(log_probs.numpy()[1][:, [7, 8, 9]]).all()
+    # p = p_gen * softmax + (1 - p_gen) * attention summed per copy id.
+    p_gen = tf.sigmoid(layer.gate(tf.zeros([2, 3, 5]))).numpy()
+    generated = p_gen * tf.nn.softmax(logits).numpy()
+    a = attention.numpy()
+    np.testing.assert_allclose(
+        probs[0, :, 4], generated[0, :, 4] + (1 - p_gen[0, :, 0]) * a[0, :, 1], rtol=1e-5
+    )
+    np.testing.assert_allclose(probs[0, :, 8], (1 - p_gen[0, :, 0]) * a[0, :, 2], rtol=1e-5)
+    np.testing.assert_allclose(probs[0, :, 5], generated[0, :, 5], rtol=1e-5)
+    # Row 1 copies positions 0 and 1 into the same extended id 6: their attention adds up.
+    np.testing.assert_allclose(
+        probs[1, :, 6], (1 - p_gen[1, :, 0]) * a[1, :, :2].sum(-1), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        probs[1, :, END_ID], generated[1, :, END_ID] + (1 - p_gen[1, :, 0]) * a[1, :, 2], rtol=1e-5
+    )
+
+
+def _dense_reference(logits, attention, p_gen, copy_ids):
+    """log(p_gen * softmax(logits) + (1 - p_gen) * attention added at the copy ids)."""
+    batch, steps, length = attention.shape
+    generated = tf.pad(tf.nn.softmax(logits) * p_gen, [[0, 0], [0, 0], [0, length]])
+    index = np.array(
+        [[[(b, t, int(copy_ids[b, j])) for j in range(length)] for t in range(steps)]
+         for b in range(batch)]
+    )  # fmt: skip
+    return tf.math.log(tf.tensor_scatter_nd_add(generated, index, attention * (1 - p_gen)))
+
+
+def test_copy_generator_gradients_match_the_dense_formula():
+    layer = CopyGenerator()
+    rng = np.random.RandomState(3)
+    logits = tf.constant(rng.normal(size=(2, 3, 6)), tf.float32)
+    scores = rng.normal(size=(2, 3, 4))
+    scores[1, :, 3] = -1e9  # padding
+    attention = tf.constant(scores, tf.float32)
+    features = tf.constant(rng.normal(size=(2, 3, 5)), tf.float32)
+    copy_ids = tf.constant([[6, 4, 6, END_ID], [5, 8, END_ID, 0]])
+    mask = tf.ones([2, 3], tf.bool)
+    weights = tf.constant(rng.uniform(size=(2, 3, 10)), tf.float32)
+    layer([logits, tf.nn.softmax(attention), features, copy_ids, mask])  # builds the gate
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([logits, attention, features])
+        probs = tf.nn.softmax(attention)
+        ours = layer([logits, probs, features, copy_ids, mask], training=True)
+        p_gen = tf.sigmoid(layer.gate(features))
+        reference = _dense_reference(logits, probs, p_gen, copy_ids.numpy())
+        real = tf.math.is_finite(reference)
+        ours_loss = tf.reduce_sum(tf.where(real, ours * weights, 0.0))
+        reference_loss = tf.reduce_sum(tf.where(real, reference * weights, 0.0))
+    np.testing.assert_allclose(ours.numpy()[real.numpy()], reference.numpy()[real.numpy()],
+                               atol=1e-5)  # fmt: skip
+    assert np.isneginf(ours.numpy()[~real.numpy()]).all()
+    for variable in (logits, attention, features, *layer.gate.trainable_variables):
+        np.testing.assert_allclose(
+            tape.gradient(ours_loss, variable).numpy(),
+            tape.gradient(reference_loss, variable).numpy(),
+            atol=1e-5,
+        )
 
 
 def test_coverage_loss_is_added_in_training_only():
-    layer = CopyGenerator(6, coverage_weight=1.0)
+    layer = CopyGenerator(coverage_weight=1.0)
     inputs = [
         tf.zeros([1, 2, 6]),
         tf.constant([[[1.0, 0.0], [1.0, 0.0]]]),
@@ -259,7 +317,7 @@ def test_score_of_a_copied_output_equals_the_beam_score(copy_run):
 @pytest.mark.slow
 def test_a_copy_model_exports_and_serves_the_same_outputs(copy_run, tmp_path_factory):
     exported = export_model(copy_run, tmp_path_factory.mktemp("copy-export") / "copy")
-    assert "TensorScatterAdd" in check_saved_model_ops(exported)  # raises on a missing op
+    assert "TensorScatterUpdate" in check_saved_model_ops(exported)  # raises on a missing op
     calls = [
         {"signature": "serving_default", "texts": _b64(NEW_SOURCES)},
         {"signature": "beam_search", "texts": _b64(NEW_SOURCES), "beam_width": 4, "n_best": 2},

@@ -109,9 +109,7 @@ def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, l
             config.units, activation="tanh", name="attention_projection", dtype=dtype
         )
     if config.copy_attention:
-        made["copy_generator"] = CopyGenerator(
-            config.target_vocabulary_size, config.coverage_loss, name="copy_generator"
-        )
+        made["copy_generator"] = CopyGenerator(config.coverage_loss, name="copy_generator")
     return made
 
 

@@ -122,9 +122,7 @@ def _make_layers(config: ModelConfig, options: TransformerOptions, dtype) -> dic
             epsilon=1e-6, name=f"{stack}_norm", dtype=dtype
         )
     if config.copy_attention:
-        made["copy_generator"] = CopyGenerator(
-            config.target_vocabulary_size, config.coverage_loss, name="copy_generator"
-        )
+        made["copy_generator"] = CopyGenerator(config.coverage_loss, name="copy_generator")
     return made
 
 
