@@ -2,6 +2,7 @@
 
     python benchmarks/g2p.py [--dataset cmudict|pinyin] [--architecture rnn|transformer]
                              [--output runs/g2p-cmudict-rnn] [--epochs N] [--skip-training]
+                             [--keep-checkpoints 5] [--ensemble OTHER_RUN ...]
 
 Trains one model (the LSTM-attention `rnn` recipe, or the `transformer` recipe, of
 `keras_seq2seq/recipes.py`) on the `train` split,
@@ -17,6 +18,7 @@ WER here is the G2P convention: the percentage of words with at least one phone 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -24,8 +26,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from keras_seq2seq.averaging import CHECKPOINTS_DIR, average_checkpoints
 from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.evaluation import evaluate
+from keras_seq2seq.inference import load
 from keras_seq2seq.recipes import load_pairs, resolve_settings
 from keras_seq2seq.training import train
 
@@ -48,6 +52,18 @@ def main(argv=None) -> int:
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--architecture", default="rnn", help="rnn (default) or transformer")
     parser.add_argument("--patience", type=int, help="early-stopping patience (default: recipe)")
+    parser.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=5,
+        help="keep the last N epochs' weights and also evaluate their average (0 = off)",
+    )
+    parser.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        help="another trained run directory: also evaluate the ensemble of --output and these",
+    )
     args = parser.parse_args(argv)
     configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
     output = Path(args.output or f"runs/g2p-{args.dataset}-{args.architecture}")
@@ -69,7 +85,9 @@ def main(argv=None) -> int:
             model_options=settings.model_options,
             source_text=settings.source_text,
             target_text=settings.target_text,
-            train_config=settings.train,
+            train_config=dataclasses.replace(
+                settings.train, keep_checkpoints=args.keep_checkpoints
+            ),
             verbose=2,
             data_source=args.dataset,
         )
@@ -77,29 +95,38 @@ def main(argv=None) -> int:
         print(f"Trained {len(result.history['loss'])} epochs in {train_seconds:.0f} s")
 
     test = load_pairs(args.dataset, "test")
+    models = {"single model": str(output)}
+    averaged = output.with_name(f"{output.name}-avg{args.keep_checkpoints}")
+    if args.keep_checkpoints and (output / CHECKPOINTS_DIR).is_dir():
+        if not (averaged / "model.keras").is_file():
+            average_checkpoints(output, averaged, last=args.keep_checkpoints)
+        models[f"last {args.keep_checkpoints} epochs averaged"] = str(averaged)
+    if args.ensemble:
+        models[f"ensemble of {1 + len(args.ensemble)}"] = load([output, *args.ensemble])
     rows = []
     reports = {}
-    for width in (1, args.beam_width):
-        report = evaluate(
-            str(output),
-            test,
-            beam_width=width,
-            progress=False,
-            metrics=("exact_match", "token_error_rate"),
-        )
-        name = "greedy" if width == 1 else f"beam {width}"
-        reports[name] = {k: v for k, v in report.items() if k != "examples"}
-        rows.append(
-            (
-                f"keras-seq2seq, {name}",
-                f"{report['sequence_error_rate']:.1f}",
-                f"{report['token_error_rate']:.1f}",
+    for label, model in models.items():
+        for width in (1, args.beam_width):
+            report = evaluate(
+                model,
+                test,
+                beam_width=width,
+                progress=False,
+                metrics=("exact_match", "token_error_rate"),
             )
-        )
+            name = "greedy" if width == 1 else f"beam {width}"
+            reports[f"{label}, {name}"] = {k: v for k, v in report.items() if k != "examples"}
+            rows.append(
+                (
+                    f"keras-seq2seq {args.architecture}, {label}, {name}",
+                    f"{report['sequence_error_rate']:.1f}",
+                    f"{report['token_error_rate']:.1f}",
+                )
+            )
 
     print(
-        f"\n{args.dataset} test split: {reports['greedy']['num_examples']} words/phrases "
-        f"({reports['greedy']['num_references']} references), settings: {settings.model_options}"
+        f"\n{args.dataset} test split: {report['num_examples']} words/phrases "
+        f"({report['num_references']} references), settings: {settings.model_options}"
     )
     print("| model | WER % | PER % |")
     print("|---|---|---|")
