@@ -5,16 +5,19 @@
         --model rnn|transformer --time-budget 30 --onmt /tmp/onmt/bin
 
 Benchmark-only: OpenNMT-py lives in its own virtual environment with the torch it requires
-(`python3 -m venv /tmp/onmt && /tmp/onmt/bin/pip install OpenNMT-py==3.5.1 torch==2.2.2`),
+(`python3 -m venv /tmp/onmt && /tmp/onmt/bin/pip install OpenNMT-py==3.5.1 torch==2.2.2
+"numpy<2" sentencepiece`: torch 2.2 needs NumPy 1, and the `sentencepiece` transform imports
+sentencepiece without requiring it),
 never in the package's. This script runs under keras-seq2seq's environment and calls the
 OpenNMT-py commands of `--onmt`:
 
 1. `onmt_build_vocab` on the training split with the `sentencepiece` transform and our
    SentencePiece model (the pieces keras-seq2seq trained with), one shared vocabulary;
 2. `onmt_train` for `--time-budget` minutes of wall clock (stopped by SIGINT), saving a
-   checkpoint every 500 steps; `--model rnn` is OpenNMT-py's default model (no model
-   option given), `--model transformer` a Transformer of the same sizes as ours (model width
-   256, 3 + 3 layers, 4 heads, feed-forward 1024, shared embeddings, Noam schedule);
+   checkpoint every 100 steps (the last one is scored); `--model rnn` is OpenNMT-py's
+   default model (no model option given), `--model transformer` a Transformer of the same
+   sizes as ours (model width 256, 3 + 3 layers, 4 heads, feed-forward 1024, shared
+   embeddings, Noam schedule);
 3. `onmt_translate` of the test sources with the last checkpoint, beam 4, pieces turned back
    into text by the same transform;
 4. BLEU and chrF with keras-seq2seq's own sacrebleu call (`keras_seq2seq.metrics`), on the
@@ -65,12 +68,13 @@ def write_config(work: Path, split: Path, spm: Path, model: str) -> Path:
         "src_seq_length": 128,
         "tgt_seq_length": 128,
         "save_model": str(work / "model"),
-        "save_checkpoint_steps": 500,
+        "save_checkpoint_steps": 100,
         "keep_checkpoint": 3,
         "train_steps": 10_000_000,
         "valid_steps": 2000,
         "report_every": 100,
         "seed": 1234,
+        "bucket_size": 32_768,  # the default (262,144) is 7 passes over this corpus per fill
         **(TRANSFORMER if model == "transformer" else {}),
     }  # fmt: skip
     path = work / "config.yaml"
