@@ -3,6 +3,7 @@
     python benchmarks/translation.py --data ../shared/data/ddtp_en_de.dev.tsv.gz
         [--architecture transformer|rnn] [--time-budget 30] [--vocab-size 8000]
         [--output runs/translation-ddtp_en_de-transformer] [--skip-training]
+        [--skip-evaluation]
 
 1. Split: the pairs are de-duplicated and shuffled with a fixed seed (`--split-seed`), then cut
    into test (2,000 pairs), validation (1,000) and train (the rest). The split is written to
@@ -109,6 +110,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=128, help="pieces per side")
     parser.add_argument("--split-seed", type=int, default=1234)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument(
+        "--skip-evaluation", action="store_true", help="train only (evaluate later)"
+    )
     args = parser.parse_args(argv)
     silence_tensorflow()
     from keras_seq2seq.cpu import configure_for_cpu_training
@@ -122,6 +126,10 @@ def main(argv=None) -> int:
     splits = split_pairs(read_pairs(args.data), args.split_seed)
     write_split(splits, output / "split")
     seconds = None if args.skip_training else train_model(splits, output / "run", args)
+    if args.skip_evaluation:
+        if seconds is not None:
+            print(f"Trained in {seconds / 60:.1f} min; evaluate with --skip-training")
+        return 0
     rows, reports = [], {}
     for label, options in (
         ("greedy", {}),

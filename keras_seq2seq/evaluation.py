@@ -170,24 +170,32 @@ def _decode_all(
     batch_size: int,
     progress: bool,
 ) -> tuple[list[str], float, float]:
-    """Decodes every source; returns (hypotheses, warm-up seconds, decode seconds)."""
+    """Decodes every source; returns (hypotheses, scores, accepted, warm-up s, decode s).
+
+    Sources are decoded in order of length (a batch runs as long as its longest output, so
+    similar lengths together waste fewer steps); the results come back in input order.
+    """
     start = time.perf_counter()
     # Traces the graph before the clock starts.
     translator.decode(sources[:1], options, batch_size=batch_size)
     warmup_seconds = time.perf_counter() - start
     counter = Counter(len(sources), "sentences", "Decoding", enabled=progress)
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     hypotheses: list[str] = []
     scores, accepted = [], []
     start = time.perf_counter()
     for begin in range(0, len(sources), batch_size):
-        chunk = sources[begin : begin + batch_size]
+        chunk = [sources[i] for i in order[begin : begin + batch_size]]
         (decoded,) = translator.decode(chunk, options, batch_size=batch_size)
         hypotheses.extend(text.decode("utf-8") for text in decoded.outputs[:, 0])
         scores.append(decoded.normalized_scores[:, 0])
         accepted.append(decoded.accepted[:, 0])
         counter.update(len(hypotheses))
     seconds = time.perf_counter() - start
-    return hypotheses, np.concatenate(scores), np.concatenate(accepted), warmup_seconds, seconds
+    restore = np.argsort(order)
+    in_order = [hypotheses[i] for i in restore]
+    return (in_order, np.concatenate(scores)[restore], np.concatenate(accepted)[restore],
+            warmup_seconds, seconds)  # fmt: skip
 
 
 REFUSAL_SHARES = (0.1, 0.5, 1.0, 2.0, 5.0)
