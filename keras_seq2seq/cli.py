@@ -150,6 +150,12 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--attention", choices=("dot", "additive", "none"), help="rnn: attention type (dot)"
     )
+    group.add_argument(
+        "--input-feeding",
+        action="store_true",
+        default=None,
+        help="rnn: Luong input feeding (each decoder step reads the previous attentional vector)",
+    )
     group.add_argument("--heads", type=_positive_int, help="transformer: attention heads (4)")
     group.add_argument(
         "--ffn-dim", type=_positive_int, help="transformer: feed-forward width (4 x units)"
@@ -561,6 +567,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
             "cell": args.cell,
             "bidirectional": args.bidirectional,
             "attention": args.attention,
+            "input_feeding": args.input_feeding,
             "heads": args.heads,
             "ffn_dim": args.ffn_dim,
             "tie_embeddings": args.tie_embeddings,

@@ -14,7 +14,10 @@ right-padded (`[PAD]=0` at the end), which keeps the cuDNN kernels eligible on G
 `keras_seq2seq.lstm.LSTM`: `keras.layers.LSTM` with a faster CPU training kernel (same weights
 and results; Keras's own cuDNN kernel on GPU).
 
-Options (`ModelConfig.options`): `embedding_dim`, `cell`, `bidirectional`, `attention`.
+Options (`ModelConfig.options`): `embedding_dim`, `cell`, `bidirectional`, `attention`,
+`input_feeding` (Luong input feeding: `keras_seq2seq.models.input_feeding`; the decoder's
+cells, attention and attentional projection then live in one `InputFeedingDecoder` layer named
+`decoder`, and the decoder state ends with the fed attentional vector).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from keras_seq2seq.distribute import TrainingModel
 from keras_seq2seq.lstm import LSTM
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.models.copy_generator import CopyGenerator
+from keras_seq2seq.models.input_feeding import InputFeedingDecoder
 from keras_seq2seq.validation import check_bool, check_choice, check_int
 
 ATTENTION_TYPES = ("dot", "additive", "none")
@@ -48,6 +52,8 @@ class RNNOptions:
             `units` must be even. Defaults to `False`.
         attention: str. `"dot"` (Luong, `keras.layers.Attention`), `"additive"` (Bahdanau,
             `keras.layers.AdditiveAttention`) or `"none"`. Defaults to `"dot"`.
+        input_feeding: bool. Luong input feeding: each decoder step reads the previous
+            step's attentional vector with its token (needs attention). Defaults to `False`.
 
     Example:
     >>> RNNOptions(attention="additive").attention
@@ -58,12 +64,14 @@ class RNNOptions:
     cell: str = "lstm"
     bidirectional: bool = False
     attention: str = "dot"
+    input_feeding: bool = False
 
     def __post_init__(self) -> None:
         check_int("embedding_dim", self.embedding_dim)
         check_choice("cell", self.cell, CELL_TYPES)
         check_bool("bidirectional", self.bidirectional)
         check_choice("attention", self.attention, ATTENTION_TYPES)
+        check_bool("input_feeding", self.input_feeding)
 
 
 def states_per_layer(options: RNNOptions) -> int:
@@ -101,8 +109,18 @@ def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, l
             )
         else:
             made[f"encoder_{i}"] = _recurrent(options, config.units, f"encoder_{i}", dtype)
-        made[f"decoder_{i}"] = _recurrent(options, config.units, f"decoder_{i}", dtype)
-    if options.attention != "none":
+        if not options.input_feeding:
+            made[f"decoder_{i}"] = _recurrent(options, config.units, f"decoder_{i}", dtype)
+    if options.input_feeding:
+        made["decoder"] = InputFeedingDecoder(
+            config.units,
+            config.num_layers,
+            options.cell,
+            options.attention,
+            name="decoder",
+            dtype=dtype,
+        )
+    elif options.attention != "none":
         attention_cls = layers.Attention if options.attention == "dot" else layers.AdditiveAttention
         made["attention"] = attention_cls(name="attention", dtype=dtype)
         made["attention_projection"] = layers.Dense(
@@ -146,6 +164,8 @@ def _encode(config: ModelConfig, options: RNNOptions, get, source_ids):
             states.extend(outputs[1:])
         if i < config.num_layers - 1:
             x = _dropout(config, f"encoder_{i}_dropout", dtype)(x)
+    if options.input_feeding:
+        states.append(keras.ops.zeros_like(states[0]))  # no attentional vector yet
     return x, states
 
 
@@ -159,22 +179,13 @@ def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, m
     dtype = _policy(get)
     embedded = get("target_embedding")(target_ids)
     y = _dropout(config, "target_dropout", dtype)(embedded)
-    n = states_per_layer(options)
-    new_states = []
-    for i in range(config.num_layers):
-        outputs = get(f"decoder_{i}")(y, initial_state=list(states[i * n : (i + 1) * n]))
-        y = outputs[0]
-        new_states.extend(outputs[1:])
-        if i < config.num_layers - 1:
-            y = _dropout(config, f"decoder_{i}_dropout", dtype)(y)
-    scores = None
-    if options.attention != "none":
-        decoded = y
-        context, scores = get("attention")(
-            [y, memory], mask=[None, mask], return_attention_scores=True
-        )
-        y = get("attention_projection")(
-            layers.Concatenate(name="attention_concat", dtype=dtype)([context, y])
+    if options.input_feeding:
+        outputs = get("decoder")([y, memory, mask, states[-1], *states[:-1]])
+        y, scores, context, decoded = outputs[:4]
+        new_states = [*outputs[5:], outputs[4]]
+    else:
+        y, new_states, scores, context, decoded = _decode_layers(
+            config, options, get, y, states, memory, mask
         )
     y = _dropout(config, "output_dropout", dtype)(y)
     logits = get("output_projection")(y)
@@ -185,6 +196,30 @@ def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, m
         target_mask = keras.ops.not_equal(target_ids, 0)
         logits = get("copy_generator")([logits, scores, features, copy_ids, target_mask])
     return logits, new_states, scores
+
+
+def _decode_layers(config: ModelConfig, options: RNNOptions, get, y, states, memory, mask):
+    """The recurrent layers over the whole target, then attention (no input feeding).
+
+    Returns (outputs, new_states, attention_scores, context, decoded): without attention the
+    last three are None and the outputs are the last layer's.
+    """
+    dtype = _policy(get)
+    n = states_per_layer(options)
+    new_states = []
+    for i in range(config.num_layers):
+        outputs = get(f"decoder_{i}")(y, initial_state=list(states[i * n : (i + 1) * n]))
+        y = outputs[0]
+        new_states.extend(outputs[1:])
+        if i < config.num_layers - 1:
+            y = _dropout(config, f"decoder_{i}_dropout", dtype)(y)
+    if options.attention == "none":
+        return y, new_states, None, None, None
+    context, scores = get("attention")([y, memory], mask=[None, mask], return_attention_scores=True)
+    attended = get("attention_projection")(
+        layers.Concatenate(name="attention_concat", dtype=dtype)([context, y])
+    )
+    return attended, new_states, scores, context, y
 
 
 def _training_model(config: ModelConfig, options: RNNOptions, dtype) -> keras.Model:
@@ -239,10 +274,8 @@ def build_inference_models(
     encoder = keras.Model(source_ids, [memory, memory_mask, *states], name="encoder")
 
     token = keras.Input((1,), dtype="int32", name="token")
-    state_inputs = [
-        keras.Input((config.units,), name=f"state_{i}")
-        for i in range(config.num_layers * states_per_layer(options))
-    ]
+    state_count = config.num_layers * states_per_layer(options) + int(options.input_feeding)
+    state_inputs = [keras.Input((config.units,), name=f"state_{i}") for i in range(state_count)]
     inputs = [token, *state_inputs]
     memory_in = mask_in = copy_in = None
     if options.attention != "none":
@@ -268,7 +301,7 @@ class RNNSeq2Seq(Architecture):
 
     Holds the Functional `training` model and the `encoder` and `decoder_step` inference
     models built from its layers. The decoder state is the list of recurrent states (LSTM
-    `h, c` or GRU `h` per layer); the context is `(memory [B, S, U], memory_mask [B, S])`,
+    `h, c` or GRU `h` per layer; with input feeding, then the fed attentional vector); the context is `(memory [B, S, U], memory_mask [B, S])`,
     or None without attention.
 
     Example:
@@ -291,6 +324,11 @@ class RNNSeq2Seq(Architecture):
             raise ValueError(
                 "Copy attention copies source tokens by the attention weights, so it needs "
                 "attention: use attention='dot' or 'additive' with copy_attention=True."
+            )
+        if options.input_feeding and options.attention == "none":
+            raise ValueError(
+                "Input feeding feeds the previous step's attentional vector, so it needs "
+                "attention: use attention='dot' or 'additive' with input_feeding=True."
             )
         if options.bidirectional and config.units % 2:
             raise ValueError(
