@@ -301,8 +301,8 @@ class RNNSeq2Seq(Architecture):
 
     Holds the Functional `training` model and the `encoder` and `decoder_step` inference
     models built from its layers. The decoder state is the list of recurrent states (LSTM
-    `h, c` or GRU `h` per layer; with input feeding, then the fed attentional vector); the context is `(memory [B, S, U], memory_mask [B, S])`,
-    or None without attention.
+    `h, c` or GRU `h` per layer; with input feeding, then the fed attentional vector); the
+    context is `(memory [B, S, U], memory_mask [B, S])`, or None without attention.
 
     Example:
     >>> model = build_seq2seq(ModelConfig(30, 20, units=8))

@@ -11,7 +11,8 @@ Decoding reuses the training model's layers through their public parts
 - `encode` runs the encoder once and projects the memory into every decoder layer's
   cross-attention keys and values (the context, tiled once per beam);
 - the state is a self-attention key/value cache per layer, preallocated to `max_length`
-  positions (`[N, max_length, heads, key_dim]`), written at `time`: the `tf.while_loop`
+  positions (`[N, heads, max_length, key_dim]`, heads first like the encoder's keys and
+  values, so attention needs no transposes), written at `time` with one scatter: the `tf.while_loop`
   shapes never change, and beam search reorders the cache rows with the beams.
 
 Options (`ModelConfig.options`): `heads`, `ffn_dim` (default `4 * units`), `tie_embeddings`
@@ -216,18 +217,48 @@ def _logits(made, y):
     return projection(y)
 
 
+def _heads_first(projected: tf.Tensor) -> tf.Tensor:
+    """`[N, T, H, K]` (a `MultiHeadAttention` projection) -> `[N, H, T, K]`."""
+    return tf.transpose(projected, [0, 2, 1, 3])
+
+
 def _attend(query, keys, values, mask, attention: layers.MultiHeadAttention):
-    """Scaled dot-product attention of projected `[N, T, H, K]` tensors; `mask` `[N, T, S]`.
+    """Scaled dot-product attention of one decoding step, heads first.
+
+    Args:
+        query: `[N, 1, H, K]`, the layer's query projection of this step.
+        keys, values: `[N, H, S, K]` (heads first, so the two matmuls need no transpose of
+            the cache or the encoder memory).
+        mask: bool, broadcastable to `[N, H, 1, S]`: the positions that may be attended.
+        attention: the `MultiHeadAttention` layer whose output projection applies.
 
     Returns:
-        (output `[N, T, units]` through the layer's output projection, weights `[N, H, T, S]`).
+        (output `[N, 1, units]` through the layer's output projection, weights `[N, H, 1, S]`).
     """
-    query = query * ops.cast(1.0 / math.sqrt(attention.key_dim), query.dtype)
-    scores = tf.einsum("nthk,nshk->nhts", query, keys)
-    scores = tf.where(mask[:, tf.newaxis], scores, tf.cast(-1e9, scores.dtype))
+    query = _heads_first(query) * ops.cast(1.0 / math.sqrt(attention.key_dim), query.dtype)
+    scores = tf.matmul(query, keys, transpose_b=True)
+    scores = tf.where(mask, scores, tf.cast(-1e9, scores.dtype))
     weights = tf.nn.softmax(scores, axis=-1)
-    combined = tf.einsum("nhts,nshk->nthk", weights, values)
+    combined = tf.transpose(tf.matmul(weights, values), [0, 2, 1, 3])
     return attention.output_dense(combined), weights
+
+
+def _write_cache(cache: tf.Tensor, new: tf.Tensor, time: tf.Tensor) -> tf.Tensor:
+    """The cache `[N, H, L, K]` with this step's `new` `[N, 1, H, K]` written at `time`.
+
+    One scatter of `N * H` rows of `K` values instead of a masked multiply-add over the whole
+    cache.
+    """
+    rows, heads = tf.shape(cache)[0], tf.shape(cache)[1]
+    index = tf.stack(
+        [
+            tf.broadcast_to(tf.range(rows)[:, tf.newaxis], [rows, heads]),
+            tf.broadcast_to(tf.range(heads)[tf.newaxis], [rows, heads]),
+            tf.fill([rows, heads], time),
+        ],
+        axis=-1,
+    )
+    return tf.tensor_scatter_nd_update(cache, index, new[:, 0])
 
 
 @register_architecture("transformer")
@@ -311,15 +342,15 @@ class TransformerSeq2Seq(Architecture):
             context["copy_ids"] = copy_ids
         for i in range(self.config.num_layers):
             attention = self._layer(f"decoder_{i}_cross_attention")
-            context[f"keys_{i}"] = attention.key_dense(memory)
-            context[f"values_{i}"] = attention.value_dense(memory)
+            context[f"keys_{i}"] = _heads_first(attention.key_dense(memory))
+            context[f"values_{i}"] = _heads_first(attention.value_dense(memory))
         batch = tf.shape(source_ids)[0]
         heads, key_dim = self.options.heads, self.config.units // self.options.heads
         dtype = memory.dtype
         state = {}
         for i in range(self.config.num_layers):
             for kind in ("keys", "values"):
-                state[f"{kind}_{i}"] = tf.zeros([batch, max_length, heads, key_dim], dtype)
+                state[f"{kind}_{i}"] = tf.zeros([batch, heads, max_length, key_dim], dtype)
         return state, context
 
     def step(self, tokens, state, context, time):
@@ -327,22 +358,20 @@ class TransformerSeq2Seq(Architecture):
         tokens = self.input_tokens(tokens)
         embedded = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
         y = embedded
-        max_length = tf.shape(state["keys_0"])[1]
-        written = tf.range(max_length) <= time  # the cache positions filled so far
-        at_time = tf.cast(tf.equal(tf.range(max_length), time), y.dtype)[:, None, None]
+        # The cache positions filled so far, for every row and head: [1, 1, 1, L].
+        written = tf.reshape(tf.range(tf.shape(state["keys_0"])[2]) <= time, [1, 1, 1, -1])
+        source_mask = context["source_mask"][:, tf.newaxis, tf.newaxis]  # [N, 1, 1, S]
         new_state, weights = {}, None
         for i in range(self.config.num_layers):
             attention = layer(f"decoder_{i}_self_attention")
             h = layer(f"decoder_{i}_self_norm")(y)
             for kind, dense in (("keys", attention.key_dense), ("values", attention.value_dense)):
-                cache = state[f"{kind}_{i}"]
-                new_state[f"{kind}_{i}"] = cache * (1 - at_time) + dense(h) * at_time
-            mask = tf.broadcast_to(written[tf.newaxis, tf.newaxis], [tf.shape(y)[0], 1, max_length])
+                new_state[f"{kind}_{i}"] = _write_cache(state[f"{kind}_{i}"], dense(h), time)
             out, _ = _attend(
                 attention.query_dense(h),
                 new_state[f"keys_{i}"],
                 new_state[f"values_{i}"],
-                mask,
+                written,
                 attention,
             )
             y = y + out
@@ -352,7 +381,7 @@ class TransformerSeq2Seq(Architecture):
                 cross.query_dense(h),
                 context[f"keys_{i}"],
                 context[f"values_{i}"],
-                context["source_mask"][:, tf.newaxis],
+                source_mask,
                 cross,
             )
             y = y + cross_out
