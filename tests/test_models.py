@@ -140,6 +140,27 @@ def test_masked_loss_ignores_padding():
         MaskedSparseCrossentropy(label_smoothing=1.0)
 
 
+def test_log_prob_loss_smooths_over_the_vocabulary_only():
+    # A copying model's log-probabilities: 4 vocabulary columns, then 2 extended ids (one
+    # that no source position maps to: -inf). Smoothing averages the vocabulary columns.
+    log_probs = np.log([[[0.1, 0.2, 0.3, 0.1, 0.3, 0.0], [0.4, 0.1, 0.1, 0.1, 0.3, 0.0]]])
+    log_probs = tf.constant(log_probs.astype("float32"))
+    y_true = np.array([[4, 2]])
+    loss = MaskedSparseCrossentropy(0.1, vocabulary_size=4, from_log_probs=True)
+    with tf.GradientTape() as tape:
+        tape.watch(log_probs)
+        value = loss(y_true, log_probs)
+    nll = -(np.log(0.3) + np.log(0.1)) / 2
+    smooth = -(np.mean(np.log([0.1, 0.2, 0.3, 0.1])) + np.mean(np.log([0.4, 0.1, 0.1, 0.1]))) / 2
+    assert float(value) == pytest.approx(0.9 * nll + 0.1 * smooth, rel=1e-5)
+    gradient = tape.gradient(value, log_probs).numpy()
+    expected = np.zeros((1, 2, 6))
+    expected[0, :, :4] = -0.1 / 4 / 2
+    expected[0, 0, 4] += -0.9 / 2
+    expected[0, 1, 2] += -0.9 / 2
+    np.testing.assert_allclose(gradient, expected, atol=1e-6)
+
+
 def test_masked_accuracy():
     metric = MaskedAccuracy()
     logits = np.zeros((1, 3, 5))
