@@ -608,9 +608,10 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def _configure_threads(intra_op_threads: int) -> None:
-    from keras_seq2seq.cpu import configure_for_cpu_training
+    from keras_seq2seq.cpu import configure_for_cpu_training, use_pooling_allocator
 
     if not intra_op_threads:
+        use_pooling_allocator()
         return
     try:
         configure_for_cpu_training(intra_op=intra_op_threads)

@@ -1,4 +1,4 @@
-"""TensorFlow CPU thread settings for training recurrent models.
+"""TensorFlow CPU settings for training: thread pools and the memory allocator.
 
 An LSTM train step on CPU is thousands of small ops (one set per time step). TensorFlow's
 default gives every op a share of an intra-op thread pool, and for matrices this small the
@@ -8,7 +8,16 @@ projections, the weight gradients of one layer while the next layer's backward p
 the encoder's last layer while the decoder's first runs) use the cores instead.
 `benchmarks/train_speed.py` measures both settings.
 
-Thread pools are fixed once TensorFlow runs its first op, so call `configure_cpu_threads`
+Memory: by default TensorFlow's CPU tensors come from the C library's `malloc`, and every
+buffer above glibc's mmap threshold (at most 32 MiB by default) is a fresh `mmap` whose pages
+the kernel zeroes on first touch and unmaps on free. With a large output vocabulary the
+logits and their gradients are such buffers (64 rows x 24 steps x 8,000 pieces = 49 MB), and
+a train step spends much of its time in page faults. `use_pooling_allocator` switches
+TensorFlow to its own pooling (BFC) allocator for CPU memory, which keeps freed buffers for
+reuse; `benchmarks/copy_speed.py` measures the difference.
+
+Thread pools and the allocator are fixed once TensorFlow runs its first op, so call
+`configure_cpu_threads`
 (or `configure_for_cpu_training`, which leaves machines with a GPU alone) first thing in a
 program; `keras-seq2seq train` does, unless `--intra-op-threads 0` is given.
 
@@ -71,8 +80,31 @@ def configure_cpu_threads(intra_op: int = 1, inter_op: int | None = None) -> Non
         ) from error
 
 
+POOLING_ALLOCATOR_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
+"""The environment variable TensorFlow reads when it creates its CPU allocator."""
+
+
+def use_pooling_allocator() -> bool:
+    """Makes TensorFlow pool its CPU memory (BFC allocator) instead of `malloc` per tensor.
+
+    Sets `TF_CPU_ALLOCATOR_USE_BFC=1` unless the environment already sets it (an explicit
+    `TF_CPU_ALLOCATOR_USE_BFC=0` wins). TensorFlow reads it when it creates its CPU
+    allocator, at its first op: later calls change nothing. The pool keeps freed memory
+    for reuse, so the process's memory stays near its peak use instead of shrinking.
+
+    Returns:
+        bool. Whether the pooling allocator is requested.
+
+    Example:
+    >>> use_pooling_allocator()  # doctest: +SKIP
+    True
+    """
+    os.environ.setdefault(POOLING_ALLOCATOR_VARIABLE, "1")
+    return os.environ[POOLING_ALLOCATOR_VARIABLE].strip().lower() in ("1", "true")
+
+
 def configure_for_cpu_training(intra_op: int = 1) -> bool:
-    """`configure_cpu_threads(intra_op)` on a machine without GPU; nothing where there is one.
+    """On a machine without GPU: `use_pooling_allocator()` and `configure_cpu_threads(intra_op)`.
 
     With a GPU the recurrent layers run on it (cuDNN) and TensorFlow's default pools suit
     the host-side work.
@@ -92,6 +124,7 @@ def configure_for_cpu_training(intra_op: int = 1) -> bool:
     """
     if tf.config.list_physical_devices("GPU"):
         return False
+    use_pooling_allocator()
     configure_cpu_threads(intra_op=intra_op)
     return True
 

@@ -1,5 +1,6 @@
 """Mixed precision training (float16 or bfloat16 compute, float32 weights) and CPU threads."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -112,6 +113,30 @@ def test_config_rejects_unknown_precisions_and_non_boolean_flags():
     assert TrainConfig(mixed_precision="bfloat16").mixed_precision == "bfloat16"
     with pytest.raises(TypeError, match="`jit_compile` must be True or False"):
         TrainConfig(jit_compile=1)
+
+
+@pytest.mark.parametrize("given, pooled", [(None, True), ("0", False)])
+def test_cpu_training_pools_tensorflow_memory_unless_told_not_to(given, pooled):
+    # Only TensorFlow's pooling (BFC) allocator keeps statistics; its default CPU allocator
+    # has none, and get_memory_info says so.
+    code = (
+        "import os\n"
+        "from keras_seq2seq.cpu import configure_for_cpu_training\n"
+        "import tensorflow as tf\n"
+        "configure_for_cpu_training()\n"
+        "tf.ones([1000, 1000])\n"
+        "try:\n"
+        "    peak = tf.config.experimental.get_memory_info('CPU:0')['peak']\n"
+        "except ValueError:\n"
+        "    peak = None\n"
+        "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'], peak is not None and peak >= 4_000_000)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    if given is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = given
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120, env=env)  # fmt: skip
+    assert done.stdout.split() == [given or "1", str(pooled)]
 
 
 def test_configure_cpu_threads_sets_pools_and_fails_clearly_once_tensorflow_ran():
