@@ -1,6 +1,7 @@
 """Training throughput: keras-seq2seq variants against the same model in PyTorch.
 
-    python benchmarks/train_speed.py [--num-batches 100] [--rows all|main|more|bfloat16|transformer]
+    python benchmarks/train_speed.py [--num-batches 100]
+        [--rows all|main|more|bfloat16|transformer|input-feeding]
                                      [--repeats 3] [--json out.json]
 
 Needs `torch==2.13.0` (CPU build) for the PyTorch rows: `make bench-deps`.
@@ -11,6 +12,8 @@ row says otherwise) and handed to both frameworks as the same int arrays. Models
 
 - standard: embeddings 128, 2-layer LSTM 256 encoder and decoder, Luong dot attention;
 - small: embeddings 64, 1-layer LSTM 128, dot attention;
+- standard-input-feeding: the standard model with Luong input feeding (`input_feeding=True`,
+  keras-seq2seq only: its "vs PyTorch" is n/a; compare it with the standard keras row);
 - transformer: the Transformer architecture, model width 256, 3 encoder and 3 decoder
   layers, 4 heads, feed-forward 1024, against the same pre-layer-norm model in PyTorch
   (`peers/torch_transformer.py`, `torch.nn.MultiheadAttention`).
@@ -24,8 +27,9 @@ With `--repeats N` every row is measured N times (rows interleaved, so a slow sp
 machine hits all of them) and the median run is shown. "vs PyTorch" is tokens/s over the
 PyTorch row of the same model, batch size and bucketing (its best thread setting; both are
 medians). TensorFlow threads: "tuned" = `keras_seq2seq.cpu.configure_cpu_threads()`
-(one thread per op, one op per core, what `keras-seq2seq train` uses on CPU), "default" =
-TensorFlow's own pools. "keras-stock-lstm": the same model with `keras.layers.LSTM`'s own
+(one thread per op, one op per core) and `use_pooling_allocator()` (TensorFlow's pooling
+CPU allocator), what `keras-seq2seq train` uses on CPU; "default" = TensorFlow's own pools
+and allocator. "keras-stock-lstm": the same model with `keras.layers.LSTM`'s own
 kernel and TensorFlow's default threads (what keras-seq2seq started from).
 Precision: float32 unless the row says bfloat16: keras-seq2seq's `mixed_precision="bfloat16"`
 (Keras `mixed_bfloat16`: bfloat16 compute, float32 weights, float32 logits and loss) against
@@ -50,6 +54,12 @@ HERE = Path(__file__).resolve().parent
 MODELS = {
     "standard": {"embedding_dim": 128, "units": 256, "num_layers": 2},
     "small": {"embedding_dim": 64, "units": 128, "num_layers": 1},
+    "standard-input-feeding": {
+        "embedding_dim": 128,
+        "units": 256,
+        "num_layers": 2,
+        "input_feeding": True,
+    },
     "transformer": {
         "architecture": "transformer",
         "units": 256,
@@ -82,6 +92,10 @@ TRANSFORMER_ROWS = [
     ("pytorch", "transformer", 64, True, False, 2),
     ("keras", "transformer", 64, True, False, "tuned"),
     ("keras", "transformer", 64, True, False, "default"),
+]
+INPUT_FEEDING_ROWS = [
+    ("keras", "standard", 64, True, False, "tuned"),
+    ("keras", "standard-input-feeding", 64, True, False, "tuned"),
 ]
 BFLOAT16_ROWS = [
     ("pytorch", "standard", 64, True, False, 2),
@@ -140,6 +154,8 @@ def matmul_flops(batch, model: dict, target_vocabulary_size: int) -> float:
         + 2 * b * t * 2 * u * u  # attention projection
         + 2 * b * t * u * target_vocabulary_size  # output projection
     )
+    if model.get("input_feeding"):
+        forward += 2 * b * t * u * 4 * u  # the first decoder layer also reads the fed vector
     return 3.0 * forward
 
 
@@ -213,8 +229,9 @@ def run_pytorch(batches, vocab, model, threads: int, precision: str) -> tuple[fl
 def worker(spec: dict) -> dict:
     framework, model_name = spec["framework"], spec["model"]
     if framework == "keras" and spec["threads"] == "tuned":
-        from keras_seq2seq.cpu import configure_cpu_threads
+        from keras_seq2seq.cpu import configure_cpu_threads, use_pooling_allocator
 
+        use_pooling_allocator()
         configure_cpu_threads()
     batches, *vocab = make_batches(spec["batch_size"], spec["bucket"], spec["num_batches"])
     model = MODELS[model_name]
@@ -259,7 +276,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per row (median shown)")
     parser.add_argument(
         "--rows",
-        choices=("main", "more", "bfloat16", "transformer", "all"),
+        choices=("main", "more", "bfloat16", "transformer", "input-feeding", "all"),
         default="all",
         help="main: the PyTorch comparison; more: bucketing, XLA and batch-size variants; "
         "bfloat16: the standard model in float32 and mixed bfloat16 in both frameworks; "
@@ -278,6 +295,7 @@ def main(argv=None) -> int:
         "more": MORE_ROWS,
         "bfloat16": BFLOAT16_ROWS,
         "transformer": TRANSFORMER_ROWS,
+        "input-feeding": INPUT_FEEDING_ROWS,
         "all": MAIN_ROWS + MORE_ROWS + BFLOAT16_ROWS[2:] + TRANSFORMER_ROWS,
     }[args.rows]
     specs = []
