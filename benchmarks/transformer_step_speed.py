@@ -9,8 +9,9 @@ vocabularies, 4 heads, FFN 4 x units) and decodes the same random source batch t
 row runs the full length): greedy and beam 4, through `keras_seq2seq.decoding.search.decode`
 in one `tf.function`, model arithmetic only (no tokenizers). Each tree runs in a fresh
 process with its own package (`PYTHONPATH=TREE`), rows interleaved over `--repeats` rounds.
-Prints tokens/s (batch x width x steps per second) per tree, the ratio after / before, and
-whether both trees produced the same token ids.
+Prints tokens/s (batch x width x steps per second) per tree, the ratio after / before,
+whether both trees produced the same token ids, and the largest difference between the two
+trees' scores of the best output of each input.
 
 A checkout of an older revision: `git worktree add /tmp/before <commit>`.
 """
@@ -58,17 +59,18 @@ for width in (1, 4):
             no_end = tf.one_hot(3, tf.shape(log_probs)[-1], on_value=-1e9, off_value=0.0)
             return log_probs + no_end, state, attention
 
-        return decode(step, state, options, start_id=2, end_id=3, max_length=max_length,
-                      reorder_fn=model.reorder_state).ids
+        result = decode(step, state, options, start_id=2, end_id=3, max_length=max_length,
+                        reorder_fn=model.reorder_state)
+        return result.ids, result.scores
 
-    ids = run(tf.constant(source)).numpy()  # tracing
+    run(tf.constant(source))  # tracing
     started = time.perf_counter()
-    ids = run(tf.constant(source)).numpy()
+    ids, scores = (t.numpy() for t in run(tf.constant(source)))
     seconds = time.perf_counter() - started
     name = "greedy" if width == 1 else f"beam {width}"
     digest = hashlib.sha256(ids.tobytes()).hexdigest()[:12]
     results[name] = {"tokens_per_second": spec["batch"] * width * max_length / seconds,
-                     "ids": digest}
+                     "ids": digest, "scores": scores.reshape(len(source), -1)[:, 0].tolist()}
 print("RESULT " + json.dumps(results))
 """
 
@@ -97,15 +99,20 @@ def main(argv=None) -> int:
     trees = {"before": Path(args.before).resolve(), "after": AFTER}
     rates: dict[str, dict[str, list[float]]] = {}
     digests: dict[str, dict[str, str]] = {}
+    scores: dict[str, dict[str, list[float]]] = {}
     for _ in range(args.repeats):
         for name, tree in trees.items():
             for row, result in run_tree(tree, spec).items():
                 rates.setdefault(row, {}).setdefault(name, []).append(result["tokens_per_second"])
                 digests.setdefault(row, {})[name] = result["ids"]
+                scores.setdefault(row, {})[name] = result["scores"]
     print(f"\nTransformer {args.units} units, {args.layers}+{args.layers} layers, batch "
           f"{args.batch}, {args.max_length} steps; median of {args.repeats}")  # fmt: skip
-    print("| decoding | before tokens/s (runs) | after tokens/s (runs) | after/before | same ids |")
-    print("|---|---|---|---|---|")
+    print(
+        "| decoding | before tokens/s (runs) | after tokens/s (runs) | after/before | same ids "
+        "| largest score difference |"
+    )
+    print("|---|---|---|---|---|---|")
     for row, by_tree in rates.items():
         cells = [
             f"{statistics.median(by_tree[t]):,.0f} ({', '.join(f'{r:,.0f}' for r in by_tree[t])})"
@@ -113,7 +120,11 @@ def main(argv=None) -> int:
         ]
         ratio = statistics.median(by_tree["after"]) / statistics.median(by_tree["before"])
         same = digests[row]["before"] == digests[row]["after"]
-        print(f"| {row} | {cells[0]} | {cells[1]} | {ratio:.2f} | {'yes' if same else 'no'} |")
+        gap = max(abs(a - b) for a, b in zip(*scores[row].values(), strict=True))
+        print(
+            f"| {row} | {cells[0]} | {cells[1]} | {ratio:.2f} | {'yes' if same else 'no'} "
+            f"| {gap:.2g} |"
+        )
     return 0
 
 
