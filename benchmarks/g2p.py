@@ -3,6 +3,7 @@
     python benchmarks/g2p.py [--dataset cmudict|pinyin] [--architecture rnn|transformer]
                              [--output runs/g2p-cmudict-rnn] [--epochs N] [--skip-training]
                              [--keep-checkpoints 5] [--ensemble OTHER_RUN ...]
+                             [--input-feeding]
 
 Trains one model (the LSTM-attention `rnn` recipe, or the `transformer` recipe, of
 `keras_seq2seq/recipes.py`) on the `train` split,
@@ -53,6 +54,12 @@ def main(argv=None) -> int:
     parser.add_argument("--architecture", default="rnn", help="rnn (default) or transformer")
     parser.add_argument("--patience", type=int, help="early-stopping patience (default: recipe)")
     parser.add_argument(
+        "--input-feeding",
+        action="store_true",
+        default=None,
+        help="rnn: Luong input feeding on top of the recipe",
+    )
+    parser.add_argument(
         "--keep-checkpoints",
         type=int,
         default=5,
@@ -70,7 +77,7 @@ def main(argv=None) -> int:
     settings = resolve_settings(
         args.dataset,
         {
-            "model": {"architecture": args.architecture},
+            "model": {"architecture": args.architecture, "input_feeding": args.input_feeding},
             "train": {"epochs": args.epochs, "patience": args.patience},
         },
     )
