@@ -39,7 +39,8 @@ RECIPES = {
     },
     "rnn": {
         "model": {"architecture": "rnn", "units": 256, "num_layers": 1, "embedding_dim": 256,
-                  "bidirectional": True, "attention": "dot", "dropout": 0.2},
+                  "bidirectional": True, "attention": "dot", "dropout": 0.2,
+                  "tie_embeddings": True},
         "train": {"batch_size": 64, "learning_rate": 1e-3, "label_smoothing": 0.1,
                   "patience": 5},
     },

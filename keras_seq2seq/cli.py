@@ -164,8 +164,8 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--tie-embeddings",
         action="store_true",
         default=None,
-        help="transformer: one embedding matrix for source, target and output projection "
-        "(needs one vocabulary for both sides)",
+        help="one embedding matrix for source, target and output projection (rnn and "
+        "transformer; needs --shared-vocabulary)",
     )
     group.add_argument(
         "--copy-attention",
@@ -610,8 +610,8 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
 def _configure_threads(intra_op_threads: int) -> None:
     from keras_seq2seq.cpu import configure_for_cpu_training, use_pooling_allocator
 
+    use_pooling_allocator()
     if not intra_op_threads:
-        use_pooling_allocator()
         return
     try:
         configure_for_cpu_training(intra_op=intra_op_threads)

@@ -57,6 +57,12 @@ def test_round_trip_restores_the_normalized_text(kind):
     assert _round_trip(tokenizer, texts) == expected
 
 
+def test_too_small_a_vocabulary_for_the_characters_says_what_size_works():
+    texts = ["".join(chr(0x4E00 + i + k) for k in range(5)) for i in range(200)]
+    with pytest.raises(ValueError, match=r"too small for these texts.*--vocab-size (\d+) or more"):
+        fit_tokenizer(_config(size=300), texts)
+
+
 def test_unseen_characters_fall_back_to_bytes(english):
     pieces = english.tokenize_to_strings(tf.constant(["☃"])).to_list()[0]
     assert pieces[-3:] == [b"<0xE2>", b"<0x98>", b"<0x83>"]

@@ -78,13 +78,21 @@ class ReversibleEmbedding(keras.layers.Embedding):
 
     `layer(ids)` embeds; `layer(vectors, reverse=True)` returns float32 logits
     `vectors @ embeddings^T`, so the output projection shares the embedding matrix (tied
-    embeddings, Press & Wolf 2017).
+    embeddings, Press & Wolf 2017). With `mask_zero=True` the embedded ids get the padding
+    mask and the logits keep the mask of the vectors they come from.
 
     Example:
     >>> layer = ReversibleEmbedding(10, 4)
     >>> layer(layer(ops.ones((2, 3), "int32")), reverse=True).shape
     TensorShape([2, 3, 10])
     """
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        if "int" not in keras.backend.standardize_dtype(inputs.dtype):
+            return mask  # a reverse call: the logits keep the mask of their vectors
+        return super().compute_mask(inputs, mask)
 
     def call(self, inputs, reverse=False):
         if not reverse:
@@ -102,3 +110,48 @@ class ReversibleEmbedding(keras.layers.Embedding):
             shape = self.compute_output_shape(inputs.shape, reverse=True)
             return keras.KerasTensor(shape, dtype="float32")
         return super().compute_output_spec(inputs)
+
+
+def check_tied_sizes(config) -> None:
+    """Checks that tied embeddings can share one matrix: one vocabulary size for both sides.
+
+    Args:
+        config: ModelConfig with `tie_embeddings` among its options.
+
+    Raises:
+        ValueError: the source and target vocabulary sizes differ.
+
+    Example:
+    >>> from keras_seq2seq.config import ModelConfig
+    >>> check_tied_sizes(ModelConfig(30, 30))
+    """
+    if config.source_vocabulary_size != config.target_vocabulary_size:
+        raise ValueError(
+            "`tie_embeddings` shares one embedding matrix between the source and the target, "
+            "so both sides need the same vocabulary; they have "
+            f"{config.source_vocabulary_size} and {config.target_vocabulary_size} tokens. "
+            "Train with one shared vocabulary (--shared-vocabulary), or without "
+            "--tie-embeddings."
+        )
+
+
+def check_tied_vocabularies(source_vocabulary, target_vocabulary) -> None:
+    """Checks that tied embeddings see one vocabulary: the same tokens in the same order.
+
+    Args:
+        source_vocabulary: list of str. The source tokens by id.
+        target_vocabulary: list of str. The target tokens by id.
+
+    Raises:
+        ValueError: the two lists differ.
+
+    Example:
+    >>> check_tied_vocabularies(["[PAD]", "a"], ["[PAD]", "a"])
+    """
+    if list(source_vocabulary) != list(target_vocabulary):
+        raise ValueError(
+            "`tie_embeddings` needs one vocabulary for both sides, but the source and "
+            f"target vocabularies differ ({len(source_vocabulary)} and "
+            f"{len(target_vocabulary)} tokens). Learn one shared vocabulary "
+            "(--shared-vocabulary), or train without --tie-embeddings."
+        )

@@ -17,7 +17,10 @@ and results; Keras's own cuDNN kernel on GPU).
 Options (`ModelConfig.options`): `embedding_dim`, `cell`, `bidirectional`, `attention`,
 `input_feeding` (Luong input feeding: `keras_seq2seq.models.input_feeding`; the decoder's
 cells, attention and attentional projection then live in one `InputFeedingDecoder` layer named
-`decoder`, and the decoder state ends with the fed attentional vector).
+`decoder`, and the decoder state ends with the fed attentional vector), `tie_embeddings` (one
+`ReversibleEmbedding` named `shared_embedding` embeds the source and the target and projects
+onto the vocabulary after a linear `output_bridge` from `units` down to `embedding_dim`; the
+two vocabularies must be the same).
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ from keras_seq2seq.lstm import LSTM
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.input_feeding import InputFeedingDecoder
+from keras_seq2seq.models.layers import (
+    ReversibleEmbedding,
+    check_tied_sizes,
+    check_tied_vocabularies,
+)
 from keras_seq2seq.validation import check_bool, check_choice, check_int
 
 ATTENTION_TYPES = ("dot", "additive", "none")
@@ -54,6 +62,10 @@ class RNNOptions:
             `keras.layers.AdditiveAttention`) or `"none"`. Defaults to `"dot"`.
         input_feeding: bool. Luong input feeding: each decoder step reads the previous
             step's attentional vector with its token (needs attention). Defaults to `False`.
+        tie_embeddings: bool. One embedding matrix for the source, the target and the output
+            projection (Press & Wolf 2017; needs one vocabulary for both sides). The decoder's
+            output goes through a linear layer down to `embedding_dim` first. Defaults to
+            `False`.
 
     Example:
     >>> RNNOptions(attention="additive").attention
@@ -65,6 +77,7 @@ class RNNOptions:
     bidirectional: bool = False
     attention: str = "dot"
     input_feeding: bool = False
+    tie_embeddings: bool = False
 
     def __post_init__(self) -> None:
         check_int("embedding_dim", self.embedding_dim)
@@ -72,6 +85,7 @@ class RNNOptions:
         check_bool("bidirectional", self.bidirectional)
         check_choice("attention", self.attention, ATTENTION_TYPES)
         check_bool("input_feeding", self.input_feeding)
+        check_bool("tie_embeddings", self.tie_embeddings)
 
 
 def states_per_layer(options: RNNOptions) -> int:
@@ -84,7 +98,22 @@ def _recurrent(options: RNNOptions, units: int, name: str, dtype: str | None) ->
     return cls(units, return_sequences=True, return_state=True, name=name, dtype=dtype)
 
 
-def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, layers.Layer]:
+TIED_ALIASES = ("source_embedding", "target_embedding")
+"""Layer names that all mean `shared_embedding` when the embeddings are tied."""
+
+
+def _embedding_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, layers.Layer]:
+    if options.tie_embeddings:
+        shared = ReversibleEmbedding(
+            config.target_vocabulary_size,
+            options.embedding_dim,
+            mask_zero=True,
+            name="shared_embedding",
+            dtype=dtype,
+        )
+        bridge = layers.Dense(options.embedding_dim, name="output_bridge", dtype=dtype)
+        return {"shared_embedding": shared, **dict.fromkeys(TIED_ALIASES, shared),
+                "output_bridge": bridge}  # fmt: skip
     made: dict[str, layers.Layer] = {
         f"{side}_embedding": layers.Embedding(
             getattr(config, f"{side}_vocabulary_size"),
@@ -100,6 +129,18 @@ def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, l
     made["output_projection"] = layers.Dense(
         config.target_vocabulary_size, name="output_projection", dtype="float32"
     )
+    return made
+
+
+def _output_logits(options: RNNOptions, get, y):
+    """Float32 logits over the target vocabulary from the decoder's output vectors."""
+    if options.tie_embeddings:
+        return get("shared_embedding")(get("output_bridge")(y), reverse=True)
+    return get("output_projection")(y)
+
+
+def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, layers.Layer]:
+    made = _embedding_layers(config, options, dtype)
     for i in range(config.num_layers):
         if options.bidirectional:
             made[f"encoder_{i}"] = layers.Bidirectional(
@@ -188,7 +229,7 @@ def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, m
             config, options, get, y, states, memory, mask
         )
     y = _dropout(config, "output_dropout", dtype)(y)
-    logits = get("output_projection")(y)
+    logits = _output_logits(options, get, y)
     if config.copy_attention:
         features = layers.Concatenate(name="copy_features", dtype=dtype)(
             [context, decoded, embedded]
@@ -260,6 +301,8 @@ def build_inference_models(
     options = RNNSeq2Seq.parse_options(config)
 
     def get(name: str) -> layers.Layer:
+        if options.tie_embeddings and name in TIED_ALIASES:
+            name = "shared_embedding"
         try:
             return training.get_layer(name)
         except ValueError as error:
@@ -335,6 +378,13 @@ class RNNSeq2Seq(Architecture):
                 "A bidirectional encoder splits `units` between its two directions, so `units` "
                 f"must be even. Received: units={config.units}"
             )
+        if options.tie_embeddings:
+            check_tied_sizes(config)
+
+    @classmethod
+    def check_vocabularies(cls, options, source_vocabulary, target_vocabulary) -> None:
+        if options.tie_embeddings:
+            check_tied_vocabularies(source_vocabulary, target_vocabulary)
 
     @classmethod
     def build_training_model(cls, config, options, dtype) -> keras.Model:

@@ -34,7 +34,12 @@ from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.distribute import TrainingModel
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.models.copy_generator import CopyGenerator
-from keras_seq2seq.models.layers import ReversibleEmbedding, TokenAndPositionEmbedding
+from keras_seq2seq.models.layers import (
+    ReversibleEmbedding,
+    TokenAndPositionEmbedding,
+    check_tied_sizes,
+    check_tied_vocabularies,
+)
 from keras_seq2seq.validation import check_bool, check_int
 
 
@@ -292,26 +297,13 @@ class TransformerSeq2Seq(Architecture):
             raise ValueError(
                 f"`units` must be even (sinusoidal positions). Received: {config.units}"
             )
-        if (
-            options.tie_embeddings
-            and config.source_vocabulary_size != config.target_vocabulary_size
-        ):
-            raise ValueError(
-                "`tie_embeddings` shares one embedding matrix between the source and the target, "
-                "so both sides need the same vocabulary; they have "
-                f"{config.source_vocabulary_size} and {config.target_vocabulary_size} tokens. "
-                "Train with one shared vocabulary, or without --tie-embeddings."
-            )
+        if options.tie_embeddings:
+            check_tied_sizes(config)
 
     @classmethod
     def check_vocabularies(cls, options, source_vocabulary, target_vocabulary) -> None:
-        if options.tie_embeddings and list(source_vocabulary) != list(target_vocabulary):
-            raise ValueError(
-                "`tie_embeddings` needs one vocabulary for both sides, but the source and "
-                f"target vocabularies differ ({len(source_vocabulary)} and "
-                f"{len(target_vocabulary)} tokens). Learn one shared vocabulary, or train "
-                "without --tie-embeddings."
-            )
+        if options.tie_embeddings:
+            check_tied_vocabularies(source_vocabulary, target_vocabulary)
 
     @classmethod
     def build_training_model(cls, config, options, dtype) -> keras.Model:

@@ -17,6 +17,7 @@ TF Serving links. The serialized model proto is kept in the run directory
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,8 +62,8 @@ def train_sentencepiece(
         bytes, the serialized `ModelProto`.
 
     Raises:
-        ValueError: no text, a size below what the reserved and byte pieces need, or an
-            unknown model type.
+        ValueError: no text, a size below what the reserved and byte pieces need (or below
+            that plus the texts' distinct characters), or an unknown model type.
 
     Example:
     >>> proto = train_sentencepiece(["hello world"] * 50, vocabulary_size=300)  # doctest: +SKIP
@@ -81,6 +82,22 @@ def train_sentencepiece(
             f"Received: {vocabulary_size}"
         )
     model = io.BytesIO()
+    try:
+        _run_trainer(lines, model, vocabulary_size, model_type, num_threads)
+    except RuntimeError as error:
+        needed = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", str(error))
+        if not needed:
+            raise
+        raise ValueError(
+            f"A SentencePiece vocabulary of {vocabulary_size} pieces is too small for these "
+            f"texts: it must hold each of their distinct characters besides the reserved and "
+            f"byte pieces, {needed.group(2)} in all. Use --vocab-size {needed.group(2)} or "
+            "more (a few thousand is usual)."
+        ) from error
+    return model.getvalue()
+
+
+def _run_trainer(lines, model, vocabulary_size, model_type, num_threads) -> None:
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(lines),
         model_writer=model,
@@ -102,7 +119,6 @@ def train_sentencepiece(
         max_sentence_length=1 << 16,
         minloglevel=2,
     )
-    return model.getvalue()
 
 
 def pieces_of(model_proto: bytes) -> list[str]:
