@@ -1,5 +1,7 @@
 """Tests for the Transformer architecture (keras_seq2seq.models.transformer) and its layers."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -177,3 +179,72 @@ def test_transformer_exports_and_serves_in_a_fresh_process(transformer_run, tmp_
     # The TF1 session path (TF Serving) gives the beam signature's default outputs too.
     session = _decoded(out["session"]["outputs"]).reshape(len(TEXTS), -1)
     assert [row[0].decode() for row in session] == [h[0].text for h in expected]
+
+
+class _StopAtEpoch(keras.callbacks.Callback):
+    """Raises at the start of an epoch, like a process killed after the previous one."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("stopped by the test")
+
+
+TINY = {"architecture": "transformer", "units": 16, "num_layers": 1, "heads": 2, "dropout": 0.0}
+
+
+@pytest.mark.slow
+def test_interrupted_transformer_resumes_from_its_backup(tmp_path):
+    config = TrainConfig(epochs=3, batch_size=32, patience=0, lr_schedule="inverse_sqrt",
+                         warmup_steps=20)  # fmt: skip
+    kwargs = {"model_options": TINY, "train_config": config, "verbose": 0}
+    pairs, validation = reverse_pairs(160, seed=0), reverse_pairs(16, seed=1)
+    steps = []
+    count = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: steps.append(int(count.model.optimizer.iterations.numpy()))
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train(pairs, tmp_path / "run", validation_pairs=validation,
+              callbacks=[count, _StopAtEpoch(2)], **kwargs)  # fmt: skip
+    assert (tmp_path / "run" / "backup").is_dir()
+    first = json.loads((tmp_path / "run" / "history.json").read_text())["loss"]
+    assert len(first) == 2
+
+    epochs_run = []
+    record = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
+    result = train(pairs, tmp_path / "run", validation_pairs=validation, callbacks=[record],
+                   **kwargs)  # fmt: skip
+    assert epochs_run == [2]  # resumed after the two saved epochs, not restarted
+    assert result.history["loss"][:2] == first and len(result.history["loss"]) == 3
+    assert not (tmp_path / "run" / "backup").exists()
+    # The schedule's step count came back with the optimizer: three epochs' steps in all.
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert steps[1] == 2 * steps[0] and int(model.optimizer.iterations.numpy()) == 3 * steps[0]
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_trains_the_transformer_like_no_strategy(tmp_path):
+    class Record(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            self.weights = self.model.get_weights()
+
+    weights, losses = {}, {}
+    for strategy in ("default", "mirrored"):  # mirrored: the GPUs, or here the CPU
+        record = Record()
+        result = train(
+            reverse_pairs(48, seed=0),
+            tmp_path / strategy,
+            validation_pairs=reverse_pairs(8, seed=1),
+            model_options=TINY,
+            train_config=TrainConfig(epochs=1, batch_size=16, patience=0),
+            verbose=0,
+            callbacks=[record],
+            strategy=strategy,
+        )
+        weights[strategy], losses[strategy] = record.weights, result.history["val_loss"]
+    for default, mirrored in zip(weights["default"], weights["mirrored"], strict=True):
+        np.testing.assert_allclose(mirrored, default, atol=1e-5)
+    np.testing.assert_allclose(losses["mirrored"], losses["default"], rtol=1e-5)
