@@ -479,7 +479,8 @@ def train(
         TypeError: an option of the wrong type.
         ValueError: invalid options (an unknown architecture or option included), no
             training pairs, an unknown strategy, a multi-worker run without `TF_CONFIG` or
-            whose workers have different data, or a batch smaller than the number of replicas.
+            whose workers have different data, a batch smaller than the number of replicas,
+            or tied embeddings without a shared vocabulary.
         RuntimeError: `strategy="multi-worker"` asked for after TensorFlow already ran in
             this process (create the strategy first and pass it instead).
 
@@ -505,6 +506,13 @@ def train(
     write_dir = distribute.worker_dir(run_dir, strategy)  # run_dir, except on non-chief workers
 
     source_text, target_text = source_text or TextConfig(), target_text or TextConfig()
+    if options.get("tie_embeddings") and not check_shared_vocabulary(source_text, target_text):
+        # Before any vocabulary is learned: learning two would take minutes and then fail.
+        raise ValueError(
+            "`tie_embeddings` shares one embedding matrix between the source and the target, "
+            "so it needs one vocabulary for both sides: add --shared-vocabulary "
+            "(TextConfig(shared_vocabulary=True) on both sides)."
+        )
     job = _Job(train_pairs, validation_pairs, options, source_text, target_text, train_config)
     started = time.perf_counter()
     with training_lock(write_dir):
