@@ -104,6 +104,7 @@ def test_tied_embeddings_need_one_vocabulary(tmp_path):
     with pytest.raises(ValueError, match=r"vocabulary.*--shared-vocabulary"):
         train(PAIRS[:50], tmp_path / "run", model_options={"units": 16, "tie_embeddings": True},
               source_text=text, target_text=text, verbose=0)  # fmt: skip
+    assert not (tmp_path / "run").exists()  # refused before learning any vocabulary
 
 
 @pytest.mark.slow
