@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig, precision_policy
 from keras_seq2seq.decoding.common import gather_rows
+from keras_seq2seq.models.layers import check_tied_sizes, check_tied_vocabularies
 from keras_seq2seq.text.vocabulary import UNK_ID
 
 ARCHITECTURES: dict[str, type[Architecture]] = {}
@@ -82,8 +83,8 @@ class Architecture(abc.ABC):
         """Checks `config.options` and returns them as this architecture's options object.
 
         Raises:
-            ValueError: an unknown option (the message lists the valid ones), or an option
-                out of range.
+            ValueError: an unknown option (the message lists the valid ones), an option
+                out of range, or tied embeddings (`tie_embeddings`) over two vocabulary sizes.
             TypeError: an option of the wrong type.
         """
         known = [field.name for field in dataclasses.fields(cls.options_class)]
@@ -100,6 +101,8 @@ class Architecture(abc.ABC):
                 "--copy-attention, or use 'rnn' or 'transformer'."
             )
         cls.check_config(config, options)
+        if getattr(options, "tie_embeddings", False):
+            check_tied_sizes(config)
         return options
 
     @classmethod
@@ -111,8 +114,13 @@ class Architecture(abc.ABC):
     def check_vocabularies(
         cls, options: Any, source_vocabulary: list[str], target_vocabulary: list[str]
     ) -> None:
-        """Checks the learned vocabularies against the options (override to add rules)."""
-        del options, source_vocabulary, target_vocabulary  # any pair of vocabularies works
+        """Checks the learned vocabularies against the options (override to add rules).
+
+        Tied embeddings (an option `tie_embeddings`, in any architecture) need the same
+        tokens on both sides; any pair of vocabularies works otherwise.
+        """
+        if getattr(options, "tie_embeddings", False):
+            check_tied_vocabularies(source_vocabulary, target_vocabulary)
 
     @classmethod
     def build(cls, config: ModelConfig, *, mixed_precision: bool | str = False) -> Architecture:

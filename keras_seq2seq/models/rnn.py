@@ -38,11 +38,7 @@ from keras_seq2seq.lstm import LSTM
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.input_feeding import InputFeedingDecoder
-from keras_seq2seq.models.layers import (
-    ReversibleEmbedding,
-    check_tied_sizes,
-    check_tied_vocabularies,
-)
+from keras_seq2seq.models.layers import ReversibleEmbedding
 from keras_seq2seq.validation import check_bool, check_choice, check_int
 
 ATTENTION_TYPES = ("dot", "additive", "none")
@@ -378,13 +374,6 @@ class RNNSeq2Seq(Architecture):
                 "A bidirectional encoder splits `units` between its two directions, so `units` "
                 f"must be even. Received: units={config.units}"
             )
-        if options.tie_embeddings:
-            check_tied_sizes(config)
-
-    @classmethod
-    def check_vocabularies(cls, options, source_vocabulary, target_vocabulary) -> None:
-        if options.tie_embeddings:
-            check_tied_vocabularies(source_vocabulary, target_vocabulary)
 
     @classmethod
     def build_training_model(cls, config, options, dtype) -> keras.Model:

@@ -37,8 +37,6 @@ from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.layers import (
     ReversibleEmbedding,
     TokenAndPositionEmbedding,
-    check_tied_sizes,
-    check_tied_vocabularies,
 )
 from keras_seq2seq.validation import check_bool, check_int
 
@@ -297,13 +295,6 @@ class TransformerSeq2Seq(Architecture):
             raise ValueError(
                 f"`units` must be even (sinusoidal positions). Received: {config.units}"
             )
-        if options.tie_embeddings:
-            check_tied_sizes(config)
-
-    @classmethod
-    def check_vocabularies(cls, options, source_vocabulary, target_vocabulary) -> None:
-        if options.tie_embeddings:
-            check_tied_vocabularies(source_vocabulary, target_vocabulary)
 
     @classmethod
     def build_training_model(cls, config, options, dtype) -> keras.Model:
