@@ -1,7 +1,7 @@
 """Training throughput: keras-seq2seq variants against the same model in PyTorch.
 
     python benchmarks/train_speed.py [--num-batches 100]
-        [--rows all|main|more|bfloat16|transformer|input-feeding]
+        [--rows all|main|more|bfloat16|transformer|transformer-xla|input-feeding]
                                      [--repeats 3] [--json out.json]
 
 Needs `torch==2.13.0` (CPU build) for the PyTorch rows: `make bench-deps`.
@@ -16,7 +16,8 @@ row says otherwise) and handed to both frameworks as the same int arrays. Models
   keras-seq2seq only: its "vs PyTorch" is n/a; compare it with the standard keras row);
 - transformer: the Transformer architecture, model width 256, 3 encoder and 3 decoder
   layers, 4 heads, feed-forward 1024, against the same pre-layer-norm model in PyTorch
-  (`peers/torch_transformer.py`, `torch.nn.MultiheadAttention`).
+  (`peers/torch_transformer.py`, `torch.nn.MultiheadAttention`); `transformer-xla` adds the
+  keras-seq2seq Transformer compiled with XLA (`TrainConfig(jit_compile=True)`).
 
 No dropout; Adam 1e-3 with global-norm clipping 5; masked token cross-entropy. Each row runs
 in a fresh process: one untimed pass over the batches (tracing, XLA compilation, caches),
@@ -92,6 +93,11 @@ TRANSFORMER_ROWS = [
     ("pytorch", "transformer", 64, True, False, 2),
     ("keras", "transformer", 64, True, False, "tuned"),
     ("keras", "transformer", 64, True, False, "default"),
+]
+TRANSFORMER_XLA_ROWS = [
+    ("pytorch", "transformer", 64, True, False, 2),
+    ("keras", "transformer", 64, True, False, "tuned"),
+    ("keras", "transformer", 64, True, True, "tuned"),
 ]
 INPUT_FEEDING_ROWS = [
     ("keras", "standard", 64, True, False, "tuned"),
@@ -276,11 +282,20 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per row (median shown)")
     parser.add_argument(
         "--rows",
-        choices=("main", "more", "bfloat16", "transformer", "input-feeding", "all"),
+        choices=(
+            "main",
+            "more",
+            "bfloat16",
+            "transformer",
+            "transformer-xla",
+            "input-feeding",
+            "all",
+        ),
         default="all",
         help="main: the PyTorch comparison; more: bucketing, XLA and batch-size variants; "
         "bfloat16: the standard model in float32 and mixed bfloat16 in both frameworks; "
-        "transformer: the Transformer (256 units, 3+3 layers, 4 heads, FFN 1024)",
+        "transformer: the Transformer (256 units, 3+3 layers, 4 heads, FFN 1024); "
+        "transformer-xla: the same with an XLA row",
     )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -295,6 +310,7 @@ def main(argv=None) -> int:
         "more": MORE_ROWS,
         "bfloat16": BFLOAT16_ROWS,
         "transformer": TRANSFORMER_ROWS,
+        "transformer-xla": TRANSFORMER_XLA_ROWS,
         "input-feeding": INPUT_FEEDING_ROWS,
         "all": MAIN_ROWS + MORE_ROWS + BFLOAT16_ROWS[2:] + TRANSFORMER_ROWS,
     }[args.rows]
