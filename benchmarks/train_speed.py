@@ -94,11 +94,7 @@ TRANSFORMER_ROWS = [
     ("keras", "transformer", 64, True, False, "tuned"),
     ("keras", "transformer", 64, True, False, "default"),
 ]
-TRANSFORMER_XLA_ROWS = [
-    ("pytorch", "transformer", 64, True, False, 2),
-    ("keras", "transformer", 64, True, False, "tuned"),
-    ("keras", "transformer", 64, True, True, "tuned"),
-]
+TRANSFORMER_XLA_ROWS = TRANSFORMER_ROWS[:2] + [("keras", "transformer", 64, True, True, "tuned")]
 INPUT_FEEDING_ROWS = [
     ("keras", "standard", 64, True, False, "tuned"),
     ("keras", "standard-input-feeding", 64, True, False, "tuned"),
