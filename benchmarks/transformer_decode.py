@@ -1,5 +1,7 @@
 """Decoding speed: our Transformer and LSTM SavedModels against CTranslate2, same sentences.
 
+    python benchmarks/transformer_decode.py --sources test_sources.txt
+        --transformer runs/g2p-pinyin-transformer [--rnn runs/g2p-pinyin] [--repeats 3]
     python benchmarks/transformer_decode.py --sources runs/translation-X/split/test.src
         --transformer runs/translation-X-transformer/run --rnn runs/translation-X-rnn/run
         --opennmt-checkpoint runs/translation-X-transformer/opennmt-transformer/model_step_N.pt
@@ -8,14 +10,21 @@
 Every row decodes the same test sources (batches of 256) after one untimed warm-up batch, in
 a fresh process, rows interleaved over `--repeats` rounds (the median is shown):
 
-- keras-seq2seq: the model exported as a SavedModel (`export_model`), called through its
-  `serving_default` (greedy) and `beam_search` (beam 4) signatures, strings in and out
-  (tokenization included), TensorFlow's default threads (both cores);
-- CTranslate2: an OpenNMT-py Transformer of the same sizes converted to CTranslate2 float32,
-  beam 4, 2 threads, on SentencePiece pieces (`peers/ctranslate2_speed.py`, run in the
-  OpenNMT-py environment `--onmt-python`).
+- keras-seq2seq: the model exported as a SavedModel (`export_model`; with `--before TREE`
+  also as exported by an older checkout of the package, `git worktree add /tmp/before
+  COMMIT`), called through its `serving_default` (greedy) and `beam_search` (beam 4)
+  signatures, strings in and out (tokenization included), TensorFlow's default threads;
+- CTranslate2 float32, greedy and beam 4, 2 threads (`peers/ctranslate2_speed.py`, run in the
+  OpenNMT-py environment `--onmt-python`), on either
+  - our own Transformer's weights (the default: `ctranslate2_weights.py` lays them out for
+    CTranslate2's `TransformerSpec`), fed our source tokens: the same model, so the table
+    also reports how many outputs are identical to the SavedModel's; or
+  - an OpenNMT-py Transformer of the same sizes (`--opennmt-checkpoint`, `--spm`), converted
+    by CTranslate2's converter, on SentencePiece pieces.
 
-Prints one table with sentences/s and the ratio of each row to CTranslate2 beam 4.
+CTranslate2 takes and returns tokens, our SavedModel strings (its tokenization and
+detokenization are inside the timed call). Prints one table with sentences/s and the ratio of
+each row to CTranslate2 beam 4.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 WORKER = r"""
 import json, sys, time
 import tensorflow as tf, tensorflow_text  # noqa: F401
-path, sources, signature = sys.argv[1], sys.argv[2], sys.argv[3]
+path, sources, signature, outputs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 lines = open(sources, encoding="utf-8").read().splitlines()
 model = tf.saved_model.load(path).signatures[signature]
 def run(batch):
@@ -44,33 +53,64 @@ def run(batch):
     return model(inputs=texts)
 run(lines[:256])
 started = time.perf_counter()
+decoded = []
 for begin in range(0, len(lines), 256):
-    run(lines[begin:begin + 256])
+    out = run(lines[begin:begin + 256])
+    decoded.append(next(v for k, v in out.items() if k.startswith("output")))
 seconds = time.perf_counter() - started
+with open(outputs, "w", encoding="utf-8") as handle:
+    for batch in decoded:
+        texts = batch.numpy()
+        for text in (texts[:, 0] if texts.ndim == 2 else texts):
+            handle.write(text.decode("utf-8") + "\n")
 print(json.dumps({"sentences_per_second": len(lines) / seconds}))
 """
 
 
-def ours(saved_model: Path, sources: Path, signature: str) -> float:
+def ours(saved_model: Path, sources: Path, signature: str, outputs: Path) -> float:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", WORKER, str(saved_model), str(sources), signature],
-                          capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    command = [sys.executable, "-c", WORKER, str(saved_model), str(sources), signature,
+               str(outputs)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])["sentences_per_second"]
 
 
-def ctranslate2(args) -> float:
+def ctranslate2(args, beam_width: int, outputs: Path) -> float:
+    if args.opennmt_checkpoint:
+        model = ["--checkpoint", str(args.opennmt_checkpoint), "--spm", str(args.spm),
+                 "--sources", str(args.sources)]  # fmt: skip
+    else:
+        model = ["--weights", str(args.converted)]
     done = subprocess.run(
-        [str(args.onmt_python), str(HERE / "peers" / "ctranslate2_speed.py"), "--checkpoint",
-         str(args.opennmt_checkpoint), "--spm", str(args.spm), "--sources", str(args.sources)],
+        [str(args.onmt_python), str(HERE / "peers" / "ctranslate2_speed.py"), *model,
+         "--beam-width", str(beam_width), "--hypotheses", str(outputs)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])["sentences_per_second"]
 
 
-def export(run_dir: Path, work: Path) -> Path:
+def identical(first: Path, second: Path) -> str:
+    """How many lines of two output files are the same text (spaces normalized)."""
+    ours_lines = first.read_text("utf-8").splitlines()
+    pairs = list(zip(ours_lines, second.read_text("utf-8").splitlines(), strict=True))
+    same = sum(" ".join(a.split()) == " ".join(b.split()) for a, b in pairs)
+    return f"{same:,} / {len(pairs):,} ({100 * same / max(len(pairs), 1):.1f} %)"
+
+
+def export(run_dir: Path, work: Path, name: str) -> Path:
     from keras_seq2seq.export import export_model
 
-    return export_model(run_dir, work / run_dir.parent.name, beam_width=4)
+    return export_model(run_dir, work / name, beam_width=4)
+
+
+def export_with_tree(tree: Path, run_dir: Path, work: Path) -> Path:
+    """The same run exported by another checkout of the package (`--before`)."""
+    code = ("import sys; from keras_seq2seq.export import export_model; "
+            "print(export_model(sys.argv[1], sys.argv[2], beam_width=4))")  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", code, str(run_dir), str(work / "before")],
+                          capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
@@ -78,23 +118,42 @@ def main(argv=None) -> int:
     parser.add_argument("--sources", required=True, type=Path)
     parser.add_argument("--transformer", required=True, type=Path, help="our run directory")
     parser.add_argument("--rnn", type=Path, help="our LSTM run directory (optional row)")
-    parser.add_argument("--opennmt-checkpoint", required=True, type=Path)
-    parser.add_argument("--spm", required=True, type=Path)
+    parser.add_argument(
+        "--opennmt-checkpoint",
+        type=Path,
+        help="an OpenNMT-py Transformer (default: our own weights)",
+    )
+    parser.add_argument("--spm", type=Path, help="with --opennmt-checkpoint: its pieces")
     parser.add_argument("--onmt-python", type=Path, default=Path("/tmp/onmt/bin/python"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--before", type=Path, help="an older checkout: also time the Transformer exported by it"
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="decode-bench-"))
-    models = {"Transformer": export(args.transformer, work)}
+    if args.opennmt_checkpoint and not args.spm:
+        parser.error("--opennmt-checkpoint needs --spm (its SentencePiece model)")
+    if not args.opennmt_checkpoint:
+        from ctranslate2_weights import write_conversion
+
+        args.converted = write_conversion(args.transformer, args.sources, work / "ct2")
+    models = {"Transformer": export(args.transformer, work, "transformer")}
     if args.rnn:
-        models["LSTM"] = export(args.rnn, work)
+        models["LSTM"] = export(args.rnn, work, "lstm")
+    if args.before:
+        models["Transformer (--before)"] = export_with_tree(args.before, args.transformer, work)
     runs: dict[str, list[float]] = {}
+    peer = "CTranslate2 float32 " + ("OpenNMT-py " if args.opennmt_checkpoint else "same ")
     for _ in range(args.repeats):
         for name, path in models.items():
             for label, signature in (("greedy", "serving_default"), ("beam 4", "beam_search")):
                 key = f"keras-seq2seq {name} SavedModel, {label}"
-                runs.setdefault(key, []).append(ours(path, args.sources, signature))
-        runs.setdefault("CTranslate2 float32 Transformer, beam 4", []).append(ctranslate2(args))
-    reference = statistics.median(runs["CTranslate2 float32 Transformer, beam 4"])
+                out = work / f"{name}-{label}.txt"
+                runs.setdefault(key, []).append(ours(path, args.sources, signature, out))
+        for label, width in (("greedy", 1), ("beam 4", 4)):
+            out = work / f"ct2-{label}.txt"
+            runs.setdefault(f"{peer}Transformer, {label}", []).append(ctranslate2(args, width, out))
+    reference = statistics.median(runs[f"{peer}Transformer, beam 4"])
     lines = len(args.sources.read_text("utf-8").splitlines())
     print(f"Decoding {lines:,} test sentences, median of {args.repeats} interleaved runs")
     print("| row | sentences/s | vs CTranslate2 beam 4 | runs |\n|---|---|---|---|")
@@ -102,6 +161,10 @@ def main(argv=None) -> int:
         median = statistics.median(values)
         print(f"| {key} | {median:,.1f} | {median / reference:.2f} | "
               f"{', '.join(f'{v:,.1f}' for v in values)} |")  # fmt: skip
+    if not args.opennmt_checkpoint:
+        for label in ("greedy", "beam 4"):
+            same = identical(work / f"Transformer-{label}.txt", work / f"ct2-{label}.txt")
+            print(f"Identical {label} outputs, SavedModel and CTranslate2: {same}")
     return 0
 
 

@@ -119,15 +119,21 @@ def sequence_caps(max_length: int, max_lengths: Any, batch_size: tf.Tensor) -> t
 
 
 def relaxed_shape(tensor: tf.Tensor) -> tf.TensorShape:
-    """The tensor's static shape with the leading (batch) dimension unknown.
+    """The tensor's static shape with the leading (batch) dimension and empty axes unknown.
 
-    Used as a `tf.while_loop` shape invariant: every other dimension stays fixed, so a state may
-    hold a cache preallocated to the maximum length, and a step function may return a state
-    whose batch dimension is less static than the one it was given.
+    Used as a `tf.while_loop` shape invariant. The batch dimension is left free so a step
+    function may return a state whose batch dimension is less static than the one it was
+    given; an axis whose static size is 0 is left free so a state may start empty along it and
+    grow at every step (the Transformer's key/value cache). Every other dimension stays fixed.
+
+    Example:
+    >>> relaxed_shape(tf.zeros([2, 4, 0, 8]))
+    TensorShape([None, 4, None, 8])
     """
     if tensor.shape.rank is None:
         return tf.TensorShape(None)
-    return tf.TensorShape([None]).concatenate(tensor.shape[1:])
+    rest = [None if size == 0 else size for size in tensor.shape[1:]]
+    return tf.TensorShape([None, *rest])
 
 
 def gather_rows(state: Any, rows: tf.Tensor) -> Any:
