@@ -80,7 +80,9 @@ def ctranslate2(args, beam_width: int, outputs: Path) -> float:
         model = ["--checkpoint", str(args.opennmt_checkpoint), "--spm", str(args.spm),
                  "--sources", str(args.sources)]  # fmt: skip
     else:
-        model = ["--weights", str(args.converted)]
+        # Our beam search ranks by the plain sum of log-probabilities by default (no length
+        # penalty); CTranslate2's default divides by the length, so it is turned off here.
+        model = ["--weights", str(args.converted), "--length-penalty", "0"]
     done = subprocess.run(
         [str(args.onmt_python), str(HERE / "peers" / "ctranslate2_speed.py"), *model,
          "--beam-width", str(beam_width), "--hypotheses", str(outputs)],
@@ -107,9 +109,13 @@ def export_with_tree(tree: Path, run_dir: Path, work: Path) -> Path:
     """The same run exported by another checkout of the package (`--before`)."""
     code = ("import sys; from keras_seq2seq.export import export_model; "
             "print(export_model(sys.argv[1], sys.argv[2], beam_width=4))")  # fmt: skip
-    env = dict(os.environ, PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", code, str(run_dir), str(work / "before")],
-                          capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    # Run from the tree: `python -c` puts the working directory first on `sys.path`, ahead
+    # of `PYTHONPATH` and of an editable install of this checkout.
+    env = dict(os.environ, PYTHONPATH=str(tree.resolve()), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir.resolve()), str((work / "before").resolve())],
+        capture_output=True, text=True, env=env, check=True, cwd=tree,
+    )  # fmt: skip
     return Path(done.stdout.strip().splitlines()[-1])
 
 

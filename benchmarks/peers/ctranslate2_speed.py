@@ -93,6 +93,12 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--hypotheses", type=Path, help="write the best hypotheses here")
+    parser.add_argument(
+        "--length-penalty",
+        type=float,
+        default=1.0,
+        help="beam search's length penalty (CTranslate2's default: 1)",
+    )
     args = parser.parse_args(argv)
     if (args.weights is None) == (args.checkpoint is None):
         parser.error("give either --weights DIR or --checkpoint PT (with --spm, --sources)")
@@ -105,7 +111,8 @@ def main(argv=None) -> int:
     translator = ctranslate2.Translator(str(converted), device="cpu", compute_type="float32",
                                        inter_threads=1, intra_threads=args.threads)  # fmt: skip
     options = {"beam_size": args.beam_width, "max_batch_size": args.batch_size,
-               "max_decoding_length": max_length}  # fmt: skip
+               "max_decoding_length": max_length,
+               "length_penalty": args.length_penalty}  # fmt: skip
     translator.translate_batch(sources[: args.batch_size], **options)  # warm-up
     started = time.perf_counter()
     results = translator.translate_batch(sources, **options)
