@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +30,10 @@ POSITIONS = 1024  # rows of the position table: longer than any source or output
 
 
 def position_table(depth: int, rows: int = POSITIONS) -> np.ndarray:
-    """Our sinusoidal positions (`keras_seq2seq.models.layers`) as a `[rows, depth]` table."""
-    half = depth // 2
-    rates = np.exp(np.arange(half, dtype=np.float32) * (-math.log(10000.0) / max(half - 1, 1)))
-    angles = np.arange(rows, dtype=np.float32)[:, None] * rates
-    return np.concatenate([np.sin(angles), np.cos(angles)], axis=-1).astype(np.float32)
+    """Our sinusoidal positions (`sinusoidal_positions`) as a `[rows, depth]` float32 table."""
+    from keras_seq2seq.models.layers import sinusoidal_positions
+
+    return np.asarray(sinusoidal_positions(np.arange(rows), depth), np.float32)
 
 
 def _dense(layer, heads_in: bool) -> tuple[np.ndarray, np.ndarray]:
