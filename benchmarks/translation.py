@@ -3,7 +3,7 @@
     python benchmarks/translation.py --data ../shared/data/ddtp_en_de.dev.tsv.gz
         [--architecture transformer|rnn] [--time-budget 30] [--vocab-size 8000]
         [--output runs/translation-ddtp_en_de-transformer] [--skip-training]
-        [--skip-evaluation]
+        [--skip-evaluation] [--prepare-only]
 
 1. Split: the pairs are de-duplicated and shuffled with a fixed seed (`--split-seed`), then cut
    into test (2,000 pairs), validation (1,000) and train (the rest). The split is written to
@@ -14,7 +14,8 @@
    `--time-budget` minutes of training (whole epochs; see `TimeBudget`).
 3. Evaluate on the test pairs: BLEU and chrF (sacrebleu, with signatures) with beam 4 and
    n-gram blocking 3, and greedy; decode speed. The SentencePiece model goes to
-   `OUTPUT/run/source_spm.model` for the peers.
+   `OUTPUT/run/source_spm.model` for the peers (`--prepare-only` writes the split and that
+   model, the same one training learns, and stops).
 
 Prints one table.
 """
@@ -76,13 +77,36 @@ def write_split(splits: dict, directory: Path) -> None:
             (directory / f"{name}.{side}").write_text("\n".join(normalized) + "\n", "utf-8")
 
 
+def text_config(args):
+    """One SentencePiece unigram model for both sides (the recipe of every row)."""
+    from keras_seq2seq.config import TextConfig
+
+    return TextConfig(tokenizer="sentencepiece", max_vocabulary_size=args.vocab_size,
+                      shared_vocabulary=True, max_length=args.max_length)  # fmt: skip
+
+
+def prepare_pieces(splits, run_dir: Path, args) -> None:
+    """Learns the shared SentencePiece model as training would, without training.
+
+    Writes `RUN_DIR/source_spm.model` (and the vocabularies) for the peers, the same model
+    `train` learns from the same training split.
+    """
+    from keras_seq2seq.run_dir import save_tokenizers
+    from keras_seq2seq.text.tokenizers import fit_tokenizer
+
+    train_pairs = splits["train"]
+    texts = [pair[0] for pair in train_pairs] + [pair[1] for pair in train_pairs]
+    tokenizer = fit_tokenizer(text_config(args), texts)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_tokenizers(run_dir, tokenizer, tokenizer)
+
+
 def train_model(splits, output: Path, args) -> float:
-    from keras_seq2seq.config import TextConfig, TrainConfig
+    from keras_seq2seq.config import TrainConfig
     from keras_seq2seq.training import train
 
     recipe = RECIPES[args.architecture]
-    text = TextConfig(tokenizer="sentencepiece", max_vocabulary_size=args.vocab_size,
-                      shared_vocabulary=True, max_length=args.max_length)  # fmt: skip
+    text = text_config(args)
     started = time.perf_counter()
     train(
         splits["train"],
@@ -112,6 +136,11 @@ def main(argv=None) -> int:
     parser.add_argument("--split-seed", type=int, default=1234)
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="write the split and the SentencePiece model (for the peers), then stop",
+    )
+    parser.add_argument(
         "--skip-evaluation", action="store_true", help="train only (evaluate later)"
     )
     args = parser.parse_args(argv)
@@ -126,6 +155,10 @@ def main(argv=None) -> int:
     output = Path(args.output or f"runs/translation-{name}-{args.architecture}")
     splits = split_pairs(read_pairs(args.data), args.split_seed)
     write_split(splits, output / "split")
+    if args.prepare_only:
+        prepare_pieces(splits, output / "run", args)
+        print(f"Split in {output / 'split'}, pieces in {output / 'run' / 'source_spm.model'}")
+        return 0
     seconds = None if args.skip_training else train_model(splits, output / "run", args)
     if args.skip_evaluation:
         if seconds is not None:
