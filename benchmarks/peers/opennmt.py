@@ -3,6 +3,7 @@
     python benchmarks/peers/opennmt.py --split runs/translation-ddtp_en_de-transformer/split
         --spm runs/translation-ddtp_en_de-transformer/run/source_spm.model
         --model rnn|transformer --time-budget 30 --onmt /tmp/onmt/bin
+        [--block-ngram-repeat 3] [--translate-only]
 
 Benchmark-only: OpenNMT-py lives in its own virtual environment with the torch it requires
 (`python3 -m venv /tmp/onmt && /tmp/onmt/bin/pip install OpenNMT-py==3.5.1 torch==2.2.2
@@ -110,6 +111,16 @@ def last_checkpoint(work: Path) -> Path:
     return steps[-1][1]
 
 
+def train(work: Path, args) -> float:
+    """Builds the vocabulary and trains for the budget; returns the training seconds."""
+    work.mkdir(parents=True, exist_ok=True)
+    config = write_config(work, args.split.resolve(), args.spm.resolve(), args.model)
+    run([str(args.onmt / "onmt_build_vocab"), "-config", str(config), "-n_sample", "-1"],
+        work / "vocab.log")  # fmt: skip
+    return run([str(args.onmt / "onmt_train"), "-config", str(config)],
+               work / "train.log", timeout=60 * args.time_budget)  # fmt: skip
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", required=True, type=Path)
@@ -118,33 +129,46 @@ def main(argv=None) -> int:
     parser.add_argument("--time-budget", type=float, default=30.0, help="training minutes")
     parser.add_argument("--onmt", type=Path, default=Path("/tmp/onmt/bin"))
     parser.add_argument("--output", type=Path, help="default SPLIT/../opennmt-MODEL")
+    parser.add_argument(
+        "--block-ngram-repeat",
+        type=int,
+        default=0,
+        help="onmt_translate's -block_ngram_repeat (0 = its default, none)",
+    )
+    parser.add_argument(
+        "--translate-only",
+        action="store_true",
+        help="score the last checkpoint of an earlier run in OUTPUT again (no training)",
+    )
     args = parser.parse_args(argv)
     work = (args.output or args.split.parent / f"opennmt-{args.model}").resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    config = write_config(work, args.split.resolve(), args.spm.resolve(), args.model)
-    run([str(args.onmt / "onmt_build_vocab"), "-config", str(config), "-n_sample", "-1"],
-        work / "vocab.log")  # fmt: skip
-    train_seconds = run([str(args.onmt / "onmt_train"), "-config", str(config)],
-                        work / "train.log", timeout=60 * args.time_budget)  # fmt: skip
+    if args.translate_only:
+        train_seconds = json.loads((work / "scores.json").read_text())["train_seconds"]
+    else:
+        train_seconds = train(work, args)
     checkpoint = last_checkpoint(work)
-    predictions = work / "test.pred"
+    blocking = args.block_ngram_repeat
+    suffix = f".block{blocking}" if blocking else ""
+    predictions = work / f"test{suffix}.pred"
     translate_seconds = run(
         [str(args.onmt / "onmt_translate"), "-model", str(checkpoint), "-src",
          str(args.split / "test.src"), "-output", str(predictions), "-beam_size", "4",
          "-batch_size", "64", "-transforms", "sentencepiece", "-src_subword_model",
-         str(args.spm), "-tgt_subword_model", str(args.spm)],
-        work / "translate.log",
+         str(args.spm), "-tgt_subword_model", str(args.spm),
+         *(["-block_ngram_repeat", str(blocking)] if blocking else [])],
+        work / f"translate{suffix}.log",
     )  # fmt: skip
     from keras_seq2seq.metrics import score_texts
 
     hypotheses = predictions.read_text("utf-8").splitlines()
     references = [[r] for r in (args.split / "test.tgt").read_text("utf-8").splitlines()]
     scores = score_texts(hypotheses, references, ["bleu", "chrf"])
-    print(f"| OpenNMT-py 3.5.1 {args.model} ({checkpoint.name}, {train_seconds / 60:.1f} min) "
+    print(f"| OpenNMT-py 3.5.1 {args.model} ({checkpoint.name}, {train_seconds / 60:.1f} min"
+          + (f", block {blocking}-grams" if blocking else "") + ") "
           f"| {scores['bleu']:.1f} | {scores['chrf']:.1f} "
           f"| {len(hypotheses) / translate_seconds:.1f} |")  # fmt: skip
     print(scores["bleu_signature"])
-    (work / "scores.json").write_text(
+    (work / f"scores{suffix}.json").write_text(
         json.dumps(
             {**scores, "checkpoint": checkpoint.name, "train_seconds": train_seconds}, indent=1
         )
