@@ -20,7 +20,9 @@ OpenNMT-py commands of `--onmt`:
    sizes as ours (model width 256, 3 + 3 layers, 4 heads, feed-forward 1024, shared
    embeddings, Noam schedule);
 3. `onmt_translate` of the test sources with the last checkpoint, beam 4, pieces turned back
-   into text by the same transform;
+   into text by the same transform (`--block-ngram-repeat N` adds its repeated n-gram
+   blocking, as our `--no-repeat-ngram`; `--translate-only` scores an earlier run's last
+   checkpoint again, without training);
 4. BLEU and chrF with keras-seq2seq's own sacrebleu call (`keras_seq2seq.metrics`), on the
    same references as `benchmarks/translation.py`.
 
