@@ -145,7 +145,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     work = (args.output or args.split.parent / f"opennmt-{args.model}").resolve()
     if args.translate_only:
-        train_seconds = json.loads((work / "scores.json").read_text())["train_seconds"]
+        earlier = work / "scores.json"
+        if not earlier.is_file():
+            parser.error(f"--translate-only needs an earlier run's {earlier}; run without it")
+        train_seconds = json.loads(earlier.read_text())["train_seconds"]
     else:
         train_seconds = train(work, args)
     checkpoint = last_checkpoint(work)
