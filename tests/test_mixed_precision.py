@@ -115,10 +115,12 @@ def test_config_rejects_unknown_precisions_and_non_boolean_flags():
         TrainConfig(jit_compile=1)
 
 
-@pytest.mark.parametrize("given, pooled", [(None, True), ("0", False)])
-def test_cpu_training_pools_tensorflow_memory_unless_told_not_to(given, pooled):
-    # Only TensorFlow's pooling (BFC) allocator keeps statistics; its default CPU allocator
-    # has none, and get_memory_info says so.
+@pytest.mark.parametrize("given", [None, "0"])
+def test_cpu_training_pools_tensorflow_memory_unless_told_not_to(given):
+    # TensorFlow reads the variable when it creates its CPU allocator; an explicit 0 wins.
+    # The pooling (BFC) allocator keeps statistics. Whether the default one does depends on
+    # the machine (none on an Intel Xeon, some on an AMD EPYC with the same TensorFlow), so
+    # only the pooled case asserts them.
     code = (
         "import os\n"
         "from keras_seq2seq.cpu import configure_for_cpu_training\n"
@@ -136,7 +138,10 @@ def test_cpu_training_pools_tensorflow_memory_unless_told_not_to(given, pooled):
         env["TF_CPU_ALLOCATOR_USE_BFC"] = given
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120, env=env)  # fmt: skip
-    assert done.stdout.split() == [given or "1", str(pooled)]
+    variable, has_statistics = done.stdout.split()
+    assert variable == (given or "1")
+    if given is None:
+        assert has_statistics == "True"
 
 
 def test_configure_cpu_threads_sets_pools_and_fails_clearly_once_tensorflow_ran():
