@@ -4,7 +4,7 @@
         [--g2p-en-python /tmp/g2pen/bin/python] [--repeats 3] [--num-words N]
 
 Benchmark-only: g2p_en 2.1.0 lives in its own environment (`python3 -m venv /tmp/g2pen &&
-/tmp/g2pen/bin/pip install g2p_en==2.1.0`). Its neural model (a GRU encoder-decoder, 128
+/tmp/g2pen/bin/pip install g2p_en==2.1.0`). Its neural model (a GRU encoder-decoder, 256
 units, in numpy) predicts one word at a time with `G2p.predict`, the call `G2p()` makes for a
 word missing from its dictionary; that call is what is timed, in a fresh process of its own
 environment, model loading excluded. Its dictionary lookup is bypassed (the NLTK corpus is
