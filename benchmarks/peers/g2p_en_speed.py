@@ -97,7 +97,6 @@ def main(argv=None) -> int:
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256, help="our words per batch")
     args = parser.parse_args(argv)
-    from keras_seq2seq.evaluation import score_decoded
     from keras_seq2seq.inference import load
     from keras_seq2seq.metrics import group_references
     from keras_seq2seq.recipes import load_pairs
@@ -107,7 +106,7 @@ def main(argv=None) -> int:
     translator = load(args.model)
     widths = (1, args.beam_width)
     for width in widths:  # tracing is not decoding speed
-        translator.translate(words[: args.batch_size], beam_width=width)
+        translator.translate(words[: args.batch_size], beam_width=width, batch_size=args.batch_size)
     labels = ["g2p_en 2.1.0 (numpy, one word at a time)"] + [
         f"keras-seq2seq {translator.config.model.architecture}, "
         + ("greedy" if width == 1 else f"beam {width}")
@@ -126,15 +125,18 @@ def main(argv=None) -> int:
             for label, width in zip(labels[1:], widths, strict=True):
                 took, outputs[label] = time_ours(translator, words, width, args.batch_size)
                 seconds[label].append(took)
-    print_table(labels, seconds, outputs, words, references, score_decoded)
+    print_table(labels, seconds, outputs, references)
     return 0
 
 
-def print_table(labels, seconds, outputs, words, references, score_decoded) -> None:
+def print_table(labels, seconds, outputs, references) -> None:
     """Prints the markdown table: median words/s, each run's, ratio to the first row, WER/PER."""
-    rates = {label: [len(words) / s for s in seconds[label]] for label in labels}
+    from keras_seq2seq.evaluation import score_decoded
+
+    words = len(references)
+    rates = {label: [words / s for s in seconds[label]] for label in labels}
     base = statistics.median(rates[labels[0]])
-    print(f"\n{len(words)} cmudict test words, rows interleaved, {len(seconds[labels[0]])} runs")
+    print(f"\n{words} cmudict test words, rows interleaved, {len(seconds[labels[0]])} runs")
     print("| row | words/s (median) | runs | vs g2p_en | WER % | PER % |")
     print("|---|---|---|---|---|---|")
     for label in labels:
