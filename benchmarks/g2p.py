@@ -3,7 +3,7 @@
     python benchmarks/g2p.py [--dataset cmudict|pinyin] [--architecture rnn|transformer]
                              [--output runs/g2p-cmudict-rnn] [--epochs N] [--skip-training]
                              [--keep-checkpoints 5] [--ensemble OTHER_RUN ...]
-                             [--input-feeding]
+                             [--input-feeding] [--seed N] [--ensemble-only]
 
 Trains one model (the LSTM-attention `rnn` recipe, or the `transformer` recipe, of
 `keras_seq2seq/recipes.py`) on the `train` split,
@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--architecture", default="rnn", help="rnn (default) or transformer")
     parser.add_argument("--patience", type=int, help="early-stopping patience (default: recipe)")
+    parser.add_argument("--seed", type=int, help="shuffling and initialisation seed (default 0)")
     parser.add_argument(
         "--input-feeding",
         action="store_true",
@@ -71,14 +72,21 @@ def main(argv=None) -> int:
         default=[],
         help="another trained run directory: also evaluate the ensemble of --output and these",
     )
+    parser.add_argument(
+        "--ensemble-only",
+        action="store_true",
+        help="with --skip-training and --ensemble: evaluate only the ensemble",
+    )
     args = parser.parse_args(argv)
+    if args.ensemble_only and not (args.skip_training and args.ensemble):
+        parser.error("--ensemble-only needs --skip-training and at least one --ensemble run")
     configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
     output = Path(args.output or f"runs/g2p-{args.dataset}-{args.architecture}")
     settings = resolve_settings(
         args.dataset,
         {
             "model": {"architecture": args.architecture, "input_feeding": args.input_feeding},
-            "train": {"epochs": args.epochs, "patience": args.patience},
+            "train": {"epochs": args.epochs, "patience": args.patience, "seed": args.seed},
         },
     )
 
@@ -108,6 +116,8 @@ def main(argv=None) -> int:
         if not (averaged / "model.keras").is_file():
             average_checkpoints(output, averaged, last=args.keep_checkpoints)
         models[f"last {args.keep_checkpoints} epochs averaged"] = str(averaged)
+    if args.ensemble_only:
+        models = {}
     if args.ensemble:
         models[f"ensemble of {1 + len(args.ensemble)}"] = load([output, *args.ensemble])
     rows = []
@@ -125,7 +135,8 @@ def main(argv=None) -> int:
             reports[f"{label}, {name}"] = {k: v for k, v in report.items() if k != "examples"}
             rows.append(
                 (
-                    f"keras-seq2seq {args.architecture}, {label}, {name}",
+                    f"keras-seq2seq {'' if args.ensemble_only else args.architecture + ', '}"
+                    f"{label}, {name}",
                     f"{report['sequence_error_rate']:.1f}",
                     f"{report['token_error_rate']:.1f}",
                 )
@@ -140,7 +151,10 @@ def main(argv=None) -> int:
     for row in rows + (list(PEERS) if args.dataset == "cmudict" else []):
         print(f"| {row[0]} | {row[1]} | {row[2]} |")
     summary = {"train_seconds": train_seconds, "reports": reports}
-    (output / "g2p_benchmark.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if args.ensemble_only:  # the run's own results stay in g2p_benchmark.json
+        summary = {"members": [str(output), *args.ensemble], "reports": reports}
+    name = "g2p_ensemble.json" if args.ensemble_only else "g2p_benchmark.json"
+    (output / name).write_text(json.dumps(summary, indent=1) + "\n")
     return 0
 
 

@@ -35,14 +35,16 @@ CALLS_PER_RUN = 20
 
 def rate(m: int, k: int, n: int, seconds: float) -> float:
     """GFLOP/s of `[m, k] @ [k, n]` float32 products, timed for about `seconds`."""
-    a = tf.random.normal([m, k])
+    # A different left matrix a product: identical products would be computed once
+    # (TensorFlow's graph optimizer merges common subexpressions).
+    a = tf.random.normal([CALLS_PER_RUN, m, k])
     b = tf.random.normal([k, n])
 
     @tf.function
     def many(a, b):
         total = tf.zeros([m, n])
-        for _ in range(CALLS_PER_RUN):  # unrolled: CALLS_PER_RUN matmuls a call
-            total += tf.matmul(a, b)
+        for i in range(CALLS_PER_RUN):  # unrolled: CALLS_PER_RUN matmuls a call
+            total += tf.matmul(a[i], b)
         return total
 
     many(a, b).numpy()  # tracing

@@ -289,12 +289,14 @@ class Translator(tf.Module):
             options: DecodeOptions, or None to give the options as keywords:
                 `beam_width`, `n_best`, `length_penalty`, `max_length`, `max_length_ratio`,
                 `temperature`, `top_k`, `seed` (see `DecodeOptions`). Defaults to greedy.
-            batch_size: int. Inputs decoded together. Defaults to `256`.
+            batch_size: int. Inputs decoded together (the inputs are grouped by length,
+                which decodes faster; the results come back in input order). Defaults to
+                `256`.
             **option_kwargs: DecodeOptions fields.
 
         Returns:
-            A str (for a str input) or a list of str; with `n_best > 1` lists of
-            `Hypothesis` instead of strings.
+            A str (for a str input) or a list of str in the order of `texts`; with
+            `n_best > 1` lists of `Hypothesis` instead of strings.
 
         Raises:
             TypeError: `texts` is not a str or a sequence of str, or an option has the wrong
@@ -314,7 +316,10 @@ class Translator(tf.Module):
                     f"{type(item).__name__}: {item!r}"
                 )
         options = DecodeOptions.coerce(options, **option_kwargs)
-        batches = self.decode(items, options, batch_size=batch_size)
+        # A batch decodes as long as its longest input and output: similar lengths together
+        # waste fewer steps on padding and on finished rows. Results return in input order.
+        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        batches = self.decode([items[i] for i in order], options, batch_size=batch_size)
         self._warn_truncated(batches, len(items))
         refused = sum(int((~batch.accepted[:, 0]).sum()) for batch in batches)
         if refused:
@@ -326,11 +331,14 @@ class Translator(tf.Module):
                 ),
                 stacklevel=2,
             )
-        results = [
+        in_length_order = [
             hypotheses[0].text if options.n_best == 1 else hypotheses
             for batch in batches
             for hypotheses in batch_hypotheses(batch, options.n_best)
         ]
+        results: list[Any] = [None] * len(items)
+        for position, result in zip(order, in_length_order, strict=True):
+            results[position] = result
         return results[0] if single else results
 
     def _warn_truncated(self, batches: list[Decoded], count: int) -> None:

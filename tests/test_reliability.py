@@ -217,6 +217,19 @@ def test_translate_odd_inputs_one_output_each(reverse_run):
 
 
 @pytest.mark.slow
+def test_translate_groups_inputs_by_length_and_returns_them_in_order(reverse_run):
+    translator = load_cached(reverse_run.run_dir)
+    # Lengths out of order, so that grouping by length mixes the batches of 3.
+    texts = ["abcdefgh", "ab", "abcdef", "a", "abcdefghij", "abc", "abcd", "abcdefg"]
+    one_at_a_time = [translator.translate(text) for text in texts]
+    assert translator.translate(texts, batch_size=3) == one_at_a_time
+    beams = translator.translate(texts, batch_size=3, beam_width=3, n_best=2)
+    assert [row[0].text for row in beams] == [
+        translator.translate(text, beam_width=3) for text in texts
+    ]
+
+
+@pytest.mark.slow
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
