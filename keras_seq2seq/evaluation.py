@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.decode_options import DecodeOptions
-from keras_seq2seq.inference import Translator, load
+from keras_seq2seq.inference import Translator, length_order, load
 from keras_seq2seq.metrics import (
     METRIC_NAMES,
     ROUGE_TYPES,
@@ -180,7 +180,7 @@ def _decode_all(
     translator.decode(sources[:1], options, batch_size=batch_size)
     warmup_seconds = time.perf_counter() - start
     counter = Counter(len(sources), "sentences", "Decoding", enabled=progress)
-    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    order = length_order(sources)
     hypotheses: list[str] = []
     scores, accepted = [], []
     start = time.perf_counter()

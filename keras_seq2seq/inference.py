@@ -316,9 +316,8 @@ class Translator(tf.Module):
                     f"{type(item).__name__}: {item!r}"
                 )
         options = DecodeOptions.coerce(options, **option_kwargs)
-        # A batch decodes as long as its longest input and output: similar lengths together
-        # waste fewer steps on padding and on finished rows. Results return in input order.
-        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        # Decoded grouped by length (see `length_order`); results return in input order.
+        order = length_order(items)
         batches = self.decode([items[i] for i in order], options, batch_size=batch_size)
         self._warn_truncated(batches, len(items))
         refused = sum(int((~batch.accepted[:, 0]).sum()) for batch in batches)
@@ -353,6 +352,25 @@ class Translator(tf.Module):
                 ),
                 stacklevel=3,
             )
+
+
+def length_order(texts: Sequence[str]) -> list[int]:
+    """Indices of `texts`, shortest first (stable): the order to batch them in.
+
+    A batch decodes as long as its longest input and output, so texts of similar length
+    together waste fewer steps on padding and on finished rows.
+
+    Args:
+        texts: sequence of str.
+
+    Returns:
+        list of int, a permutation of `range(len(texts))`.
+
+    Example:
+    >>> length_order(["abc", "a", "ab"])
+    [1, 2, 0]
+    """
+    return sorted(range(len(texts)), key=lambda i: len(texts[i]))
 
 
 def batch_hypotheses(batch: Decoded, n_best: int) -> list[list[Hypothesis]]:
