@@ -4,6 +4,7 @@
                              [--output runs/g2p-cmudict-rnn] [--epochs N] [--skip-training]
                              [--keep-checkpoints 5] [--ensemble OTHER_RUN ...]
                              [--input-feeding] [--seed N] [--ensemble-only]
+                             [--units N] [--layers N]
 
 Trains one model (the LSTM-attention `rnn` recipe, or the `transformer` recipe, of
 `keras_seq2seq/recipes.py`) on the `train` split,
@@ -60,6 +61,8 @@ def main(argv=None) -> int:
         default=None,
         help="rnn: Luong input feeding on top of the recipe",
     )
+    parser.add_argument("--units", type=int, help="model width (default: recipe)")
+    parser.add_argument("--layers", type=int, help="encoder and decoder layers (default: recipe)")
     parser.add_argument(
         "--keep-checkpoints",
         type=int,
@@ -85,7 +88,12 @@ def main(argv=None) -> int:
     settings = resolve_settings(
         args.dataset,
         {
-            "model": {"architecture": args.architecture, "input_feeding": args.input_feeding},
+            "model": {
+                "architecture": args.architecture,
+                "input_feeding": args.input_feeding,
+                "units": args.units,
+                "num_layers": args.layers,
+            },
             "train": {"epochs": args.epochs, "patience": args.patience, "seed": args.seed},
         },
     )

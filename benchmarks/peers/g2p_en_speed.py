@@ -1,7 +1,8 @@
 """G2P decoding speed against g2p_en's numpy model, on the same `cmudict` test words.
 
     python benchmarks/peers/g2p_en_speed.py --model runs/g2p-cmudict-transformer
-        [--g2p-en-python /tmp/g2pen/bin/python] [--repeats 3] [--num-words N]
+        [--model OTHER_RUN ...] [--g2p-en-python /tmp/g2pen/bin/python] [--repeats 3]
+        [--num-words N] [--batch-size 256] [--beam-width 4]
 
 Benchmark-only: g2p_en 2.1.0 lives in its own environment (`python3 -m venv /tmp/g2pen &&
 /tmp/g2pen/bin/pip install g2p_en==2.1.0`). Its neural model (a GRU encoder-decoder, 256
@@ -12,8 +13,9 @@ not needed and not downloaded).
 
 keras-seq2seq's rows decode the same words with `Translator.translate` (in graph, batches
 of `--batch-size`, 256 by default), greedy and beam 4, tracing excluded (one warm-up call
-each). Rows are interleaved, each repeated `--repeats` times; the table gives the median
-words/s and the ratio to g2p_en's.
+each), for each `--model` given (several models share one run, so their ratios to g2p_en
+come from the same g2p_en timings). Rows are interleaved, each repeated `--repeats` times;
+the table gives the median words/s and the ratio to g2p_en's.
 
 WER/PER are scored with keras-seq2seq's scorer against the test split's references, stress
 removed from g2p_en's phones. Our model never saw these words; g2p_en was trained on
@@ -90,7 +92,12 @@ def strip_stress(phones: str) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="trained cmudict run directory")
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="trained cmudict run directory (repeat to time several models in one run)",
+    )
     parser.add_argument("--g2p-en-python", default="/tmp/g2pen/bin/python")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--num-words", type=int, help="only the first N test words")
@@ -103,16 +110,19 @@ def main(argv=None) -> int:
 
     words, references = group_references(load_pairs("cmudict", "test"))
     words, references = words[: args.num_words], references[: args.num_words]
-    translator = load(args.model)
+    translators = [load(path) for path in args.model]
     widths = (1, args.beam_width)
-    for width in widths:  # tracing is not decoding speed
-        translator.translate(words[: args.batch_size], beam_width=width, batch_size=args.batch_size)
-    labels = ["g2p_en 2.1.0 (numpy, one word at a time)"] + [
-        f"keras-seq2seq {translator.config.model.architecture}, "
-        + ("greedy" if width == 1 else f"beam {width}")
-        + f", batch {args.batch_size}"
+    for translator in translators:
+        for width in widths:  # tracing is not decoding speed
+            translator.translate(
+                words[: args.batch_size], beam_width=width, batch_size=args.batch_size
+            )
+    rows = [
+        (model_label(path, translator, width, args.batch_size), translator, width)
+        for path, translator in zip(args.model, translators, strict=True)
         for width in widths
     ]
+    labels = ["g2p_en 2.1.0 (numpy, one word at a time)"] + [label for label, _, _ in rows]
     seconds = {label: [] for label in labels}
     outputs = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -122,11 +132,19 @@ def main(argv=None) -> int:
             took, out = time_g2p_en(args.g2p_en_python, words_file)
             seconds[labels[0]].append(took)
             outputs[labels[0]] = [strip_stress(o) for o in out]
-            for label, width in zip(labels[1:], widths, strict=True):
+            for label, translator, width in rows:
                 took, outputs[label] = time_ours(translator, words, width, args.batch_size)
                 seconds[label].append(took)
     print_table(labels, seconds, outputs, references)
     return 0
+
+
+def model_label(path: str, translator, width: int, batch_size: int) -> str:
+    """`keras-seq2seq rnn 256x2 (runs/...), greedy, batch 256`: the row of one model and width."""
+    model = translator.config.model
+    size = f"{model.units}x{model.num_layers}"
+    search = "greedy" if width == 1 else f"beam {width}"
+    return f"keras-seq2seq {model.architecture} {size} ({path}), {search}, batch {batch_size}"
 
 
 def print_table(labels, seconds, outputs, references) -> None:
