@@ -104,6 +104,8 @@ def main(argv=None) -> int:
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256, help="our words per batch")
     args = parser.parse_args(argv)
+    if len(set(args.model)) < len(args.model):
+        parser.error(f"--model names a run twice: {args.model}; give each run once")
     from keras_seq2seq.inference import load
     from keras_seq2seq.metrics import group_references
     from keras_seq2seq.recipes import load_pairs
