@@ -9,9 +9,12 @@ refusals whose words or impossible dates hash to the test split):
   greedy and beam 4;
 - exact match on English dates in Babel's `medium`, `long` and `full` formats (en_US,
   four-digit years) for 2,000 test-split dates spread over 1600–2399;
-- the share of 500 non-dates and impossible dates refused (empty output), and the share of
-  the 2,000 valid test dates wrongly refused;
+- the share of 500 refusals refused (empty output: non-dates, impossible dates and the other
+  kinds of the `dates` docstring), and the share of the 2,000 valid test dates wrongly
+  refused;
 - the examples that were wrong before the 1600–2399 dataset, with today's outputs.
+
+`benchmarks/dates_cells.py` measures every (locale, format) cell on its own.
 
 With `--min-score` a low-scoring output also counts as refused (see `DecodeOptions`).
 """
@@ -76,7 +79,9 @@ def main(argv=None) -> int:
             wrongly = sum(o == "" for o in outputs) / len(outputs)
     refused_outputs = translator.translate([s for s, _ in refusals], **options)
     refused = sum(o == "" for o in refused_outputs) / len(refused_outputs)
-    rows.append(("500 non-dates and impossible dates refused", f"{100 * refused:.1f}%"))
+    rows.append(
+        ("500 refusals (non-dates, impossible dates, ...) refused", f"{100 * refused:.1f}%")
+    )
     rows.append(("2,000 valid test dates wrongly refused", f"{100 * wrongly:.2f}%"))
     print(f"Model: {args.model}" + (f", min_score {args.min_score}" if options else ""))
     print("| measure | result |\n|---|---|")

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from keras_seq2seq.output_check import OUTPUT_CHECKS, check_output_pattern
 from keras_seq2seq.validation import (
     check_bool,
     check_choice,
@@ -246,10 +247,17 @@ class TextConfig(_JsonMixin):
             `"sentencepiece"` (BPE merges from the C++ trainer, seconds) or `"bert"`
             (tensorflow-text's pure-Python learner, minutes on large files). Defaults to
             `"sentencepiece"`.
+        output_pattern: str or None. Target side only: an RE2 regular expression that a whole
+            output must match, or the output is refused (left empty, `accepted=False`); see
+            `keras_seq2seq.output_check`. Defaults to `None` (no pattern).
+        output_check: str or None. Target side only: `"calendar"` refuses outputs that are
+            not an existing date `YYYY-MM-DD`. Defaults to `None` (no check).
 
     Example:
     >>> TextConfig(tokenizer="word", lowercase=True).tokenizer
     'word'
+    >>> TextConfig(output_pattern="[0-9-]+", output_check="calendar").output_check
+    'calendar'
     """
 
     tokenizer: str = "char"
@@ -260,6 +268,8 @@ class TextConfig(_JsonMixin):
     sentencepiece_type: str = "unigram"
     shared_vocabulary: bool = False
     wordpiece_learner: str = "sentencepiece"
+    output_pattern: str | None = None
+    output_check: str | None = None
 
     def __post_init__(self) -> None:
         check_choice("tokenizer", self.tokenizer, TOKENIZER_TYPES)
@@ -275,6 +285,9 @@ class TextConfig(_JsonMixin):
         check_bool("shared_vocabulary", self.shared_vocabulary)
         check_choice("wordpiece_learner", self.wordpiece_learner, WORDPIECE_LEARNERS)
         check_int("max_length", self.max_length)
+        check_output_pattern(self.output_pattern)
+        if self.output_check is not None:
+            check_choice("output_check", self.output_check, OUTPUT_CHECKS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -395,6 +408,15 @@ class RunConfig:
     source_text: TextConfig
     target_text: TextConfig
     train: TrainConfig
+
+    def __post_init__(self) -> None:
+        for name in ("output_pattern", "output_check"):
+            if getattr(self.source_text, name) is not None:
+                raise ValueError(
+                    f"`{name}` constrains what a model outputs: set it on the target side "
+                    f"(target_text), not on the source side. Received: source_text.{name}="
+                    f"{getattr(self.source_text, name)!r}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -19,10 +19,14 @@ _SEED_LIMIT = 2**63 - 1
 
 
 class Hypothesis(NamedTuple):
-    """One decoded output: its text, total log-probability and length-normalized score.
+    """One decoded output: its text, total log-probability and normalized score.
 
-    `accepted` is False when the normalized score is below `DecodeOptions.min_score`; the
-    text is then empty.
+    The normalized score is `score / ((5 + length) / 6) ** length_penalty` (the GNMT length
+    penalty, `length` counting [END]): what beam search ranks by and `min_score` compares.
+    With `length_penalty=0` (the default, and always in greedy search and sampling) it equals
+    `score`. It is not the mean token log-probability (`keras_seq2seq.scoring.PairScore
+    .mean_log_prob`). `accepted` is False when the normalized score is below
+    `DecodeOptions.min_score`; the text is then empty.
     """
 
     text: str
@@ -58,10 +62,12 @@ class DecodeOptions:
         coverage_penalty: float >= 0. GNMT coverage penalty weight `beta` in beam search:
             hypotheses that leave source tokens unattended rank lower. Needs a model with
             attention. Defaults to `0.0`.
-        min_score: float or None. Refuse outputs whose length-normalized log-probability is
-            below this: they come back empty, flagged `accepted=False`. `evaluate` reports
-            the score at which a given share of correct outputs would be refused, to choose
-            it. Defaults to `None` (accept everything).
+        min_score: float or None. Refuse outputs whose normalized score (see `Hypothesis`:
+            the log-probability divided by the GNMT length penalty, so the total
+            log-probability with `length_penalty=0`) is below this: they come back empty,
+            flagged `accepted=False`. `evaluate` reports the score at which a given share of
+            correct outputs would be refused, to choose it. Defaults to `None` (accept
+            everything).
         replace_unknown: bool. Write each generated `[UNK]` as the source token the step
             attended to most (OpenNMT's `replace_unknown_target`). Needs a model with
             attention. Defaults to `False`.

@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from keras_seq2seq.quiet import silence_tensorflow
+from keras_seq2seq.quiet import show_tensorflow_logs, silence_tensorflow
 from keras_seq2seq.recipes import load_pairs, resolve_settings
 
 EXAMPLES = (
@@ -52,7 +52,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-examples", type=int, help="use at most this many train pairs")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     args = parser.parse_args(argv)
-    if not args.verbose:
+    if args.verbose:
+        show_tensorflow_logs()  # undo the package's default level, before TensorFlow loads
+    else:
         silence_tensorflow()  # before TensorFlow is imported
     from keras_seq2seq.cpu import configure_for_cpu_training
 

@@ -28,4 +28,5 @@ class TruncationWarning(CountedWarning):
 
 
 class RefusalWarning(CountedWarning):
-    """Some outputs scored below `min_score` and were left empty."""
+    """Some outputs scored below `min_score` or failed the model's output check (its
+    `output_pattern` or `output_check`) and were left empty."""

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -213,11 +212,12 @@ def refusal_stats(
     Args:
         hypotheses: decoded outputs.
         references: their references (several per output).
-        scores: float `[N]` length-normalized log-probabilities of the outputs.
-        accepted: bool `[N]`, False where `min_score` refused the output.
+        scores: float `[N]` normalized scores of the outputs (what `min_score` compares:
+            the log-probability over the GNMT length penalty, see `Hypothesis`).
+        accepted: bool `[N]`, False where `min_score` or the output check refused the output.
 
     Returns:
-        dict: `refused` (% of outputs under `min_score`), `empty_outputs` (% of outputs that
+        dict: `refused` (% of outputs refused), `empty_outputs` (% of outputs that
         are empty, the model's own refusals or `min_score`'s), and `refusal_thresholds`: for
         each share in `REFUSAL_SHARES`, the score below which that share of the *correct*
         outputs falls, i.e. the `min_score` that would refuse that share of correct answers
@@ -275,7 +275,7 @@ def evaluate(
     batch_size: int = 256,
     metrics: Sequence[str] | None = None,
     progress: bool = True,
-    record: bool = True,
+    record: bool = False,
     **option_kwargs: Any,
 ) -> dict[str, Any]:
     """Decodes the sources of `pairs` and scores the outputs against their targets.
@@ -293,9 +293,11 @@ def evaluate(
         metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`, or None for
             the defaults of the target tokenizer (`default_metrics`). Defaults to `None`.
         progress: bool. Show a progress line on stderr. Defaults to `True`.
-        record: bool. For a model directory, also write the report (without the examples) as
-            its `evaluation.json`, the "last evaluation" of its model card (a warning when
-            the directory is read-only). Defaults to `True`.
+        record: bool. Also write the report (without the examples) into the model
+            directory as its `evaluation.json`, replacing the evaluation its model card
+            shows (`keras-seq2seq info`); checked before decoding: needs a model path (not a
+            `Translator`) whose directory is writable. Defaults to `False`: the model's
+            recorded evaluation is left as it is.
         **option_kwargs: DecodeOptions fields (`beam_width=4`, ...), when `options` is None.
 
     Returns:
@@ -313,15 +315,20 @@ def evaluate(
         TypeError: `translator_or_path` is neither a Translator nor a path, or an option has
             the wrong type.
         FileNotFoundError: the model path holds no model.
-        ValueError: no pairs, a malformed pair, an unknown metric or an out-of-range option.
+        ValueError: no pairs, a malformed pair, an unknown metric or an out-of-range option;
+            `record=True` with a `Translator` or a read-only model directory.
 
     Example:
     >>> report = evaluate("saved_models/dates", [("March 3, 2021", "2021-03-03")],
     ...                   progress=False)  # doctest: +SKIP
     >>> report["exact_match"]  # doctest: +SKIP
     100.0
+    >>> # Replace the evaluation `keras-seq2seq info runs/dates` shows:
+    >>> report = evaluate("runs/dates", test_pairs, record=True)  # doctest: +SKIP
     """
     translator, model_dir = _translator(translator_or_path)
+    if record:
+        _check_recordable(model_dir)
     options = DecodeOptions.coerce(options, **option_kwargs)
     if options.n_best != 1:
         raise ValueError(
@@ -367,18 +374,43 @@ def evaluate(
         }
     )
     if record and model_dir is not None:
-        _record(report, model_dir / EVALUATION_FILE)
+        write_report(report, model_dir / EVALUATION_FILE)
     return report
 
 
-def _record(report: dict[str, Any], path: Path) -> None:
-    try:
-        write_report(report, path)
-    except OSError as error:
-        warnings.warn(
-            f"Could not record the evaluation in {path} for the model card: {error}",
-            stacklevel=3,
+def _check_recordable(model_dir: Path | None) -> None:
+    """Fails before decoding when `record=True` could not write the model's evaluation."""
+    if model_dir is None:
+        raise ValueError(
+            "Recording an evaluation (--record; record=True in Python) writes it into the "
+            f"model's directory as {EVALUATION_FILE}, so it needs one model given by its path, "
+            "not a Translator or an ensemble. Pass the model directory, or evaluate without "
+            "recording."
         )
+    target = model_dir / EVALUATION_FILE
+    if not os.access(model_dir, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ValueError(
+            f"Cannot record the evaluation in {target}: the model directory is read-only. "
+            "Evaluate without --record (record=False in Python), or copy the model to a "
+            "writable directory."
+        )
+
+
+def recorded_evaluation_path(report: dict[str, Any]) -> Path | None:
+    """Where `evaluate(..., record=True)` wrote a report: the model's `evaluation.json`.
+
+    Args:
+        report: dict returned by `evaluate`.
+
+    Returns:
+        The Path, or None for a report of a `Translator` (nothing is recorded for one).
+
+    Example:
+    >>> recorded_evaluation_path({"model": "runs/dates"})
+    PosixPath('runs/dates/evaluation.json')
+    """
+    model = report.get("model")
+    return None if model is None else Path(model) / EVALUATION_FILE
 
 
 def write_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -457,7 +489,7 @@ _TABLE_ROWS = (
     ("mean_reference_tokens", "mean reference tokens"),
     ("length_ratio", "length ratio (hyp/ref)"),
     ("empty_outputs", "empty outputs (%)"),
-    ("refused", "refused by min_score (%)"),
+    ("refused", "refused by min_score or the output check (%)"),
     ("sentences_per_second", "decode speed (sentences/s)"),
     ("decode_seconds", "decode time (s)"),
 )

@@ -9,15 +9,19 @@ Signatures (method `tensorflow/serving/predict`):
 
 - `serving_default` (greedy search): input `inputs` tf.string `[batch]` → outputs `outputs`
   tf.string `[batch]`, `scores` float32 `[batch]` (total log-probability) and `accepted` bool
-  `[batch]` (False where the output scored below the exported `min_score` and was left
-  empty; always True without one).
+  `[batch]` (False where the output scored below the exported `min_score` or failed the
+  model's output check, its target `output_pattern` / `output_check`, and was left empty;
+  always True without either).
 - `beam_search`: inputs `inputs` tf.string `[batch]`, `beam_width` and `n_best` int32 scalars →
   outputs `outputs` tf.string `[batch, n_best]`, `scores` float32 `[batch, n_best]` (total
   log-probability), `normalized_scores` float32 `[batch, n_best]` (the GNMT-normalized score
   hypotheses are ranked by) and `accepted` bool `[batch, n_best]`, best first.
 - `score`: inputs `sources` and `targets` tf.string `[batch]` → `scores` float32 `[batch]`
-  (log-probability of each target, [END] included, given its source) and `normalized_scores`
-  (per token); see `keras_seq2seq.scoring`.
+  (total log-probability of each target, [END] included, given its source) and
+  `mean_log_probs` float32 `[batch]` (the mean token log-probability, `scores / tokens`); see
+  `keras_seq2seq.scoring`. Older exports name that output `normalized_scores` (the same
+  values; re-export to rename it): "normalized score" now only means the GNMT-normalized
+  decoding score of `beam_search`.
 
 Why the beam width is a dynamic input with defaults. A SignatureDef is a map of named tensors;
 since TF 2.x it also has a `defaults` map (`meta_graph.proto`), which `tf.saved_model.save`
@@ -213,10 +217,10 @@ def _score_signature(translator: Any) -> Any:
     def score(sources, targets):
         def compute():
             out = score_graph(translator, sources, targets)
-            return {"scores": out["scores"], "normalized_scores": out["normalized_scores"]}
+            return {"scores": out["scores"], "mean_log_probs": out["mean_log_probs"]}
 
         def empty():
-            return {"scores": tf.zeros([0]), "normalized_scores": tf.zeros([0])}
+            return {"scores": tf.zeros([0]), "mean_log_probs": tf.zeros([0])}
 
         return _unless_empty(sources, compute, empty)
 

@@ -21,6 +21,7 @@ from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.search import decode
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
 from keras_seq2seq.models import Architecture, Ensemble
+from keras_seq2seq.output_check import describe_output_check, passes_output_check
 from keras_seq2seq.run_dir import LoadedRun, load_run, resolve_model_dirs
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
@@ -35,14 +36,16 @@ class Decoded(NamedTuple):
     Attributes:
         outputs: tf.string [B, N] decoded texts, best first.
         scores: float32 [B, N] total log-probabilities.
-        normalized_scores: float32 [B, N] scores divided by the GNMT length penalty.
+        normalized_scores: float32 [B, N] scores divided by the GNMT length penalty (equal
+            to `scores` with `length_penalty=0`): what `min_score` compares.
         ids: int32 [B, N, T] output token ids ([END] included, [PAD] after it).
         source_ids: int32 [B, S] source token ids ([END] appended, right-padded).
         attention: float32 [B, N, T, S] attention weights, or None without attention.
         truncated: bool [B], True where the source had more tokens than the model's
             `max_length` and was cut.
         accepted: bool [B, N], False where the normalized score is below the options'
-            `min_score` (the output is then empty).
+            `min_score` or the output fails the model's output check (`output_pattern`,
+            `output_check` of the target `TextConfig`); the output is then empty.
     """
 
     outputs: Any
@@ -199,6 +202,10 @@ class Translator(tf.Module):
         accepted = tf.ones_like(result.scores, tf.bool)
         if options.min_score is not None:
             accepted = result.normalized_scores >= options.min_score
+        passes = passes_output_check(outputs, self.config.target_text)
+        if passes is not None:
+            accepted &= passes
+        if options.min_score is not None or passes is not None:
             outputs = tf.where(accepted, outputs, "")
         return Decoded(
             outputs,
@@ -232,8 +239,9 @@ class Translator(tf.Module):
 
     def _function(self, options: DecodeOptions) -> Any:
         if options not in self._functions:
-
-            @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+            # The decoders are plain TensorFlow (tf.while_loop, tf.where): converting them
+            # with AutoGraph changes nothing but costs seconds at every start.
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
             def run(texts):
                 return self.decode_graph(texts, options)
 
@@ -324,8 +332,8 @@ class Translator(tf.Module):
         if refused:
             warnings.warn(
                 RefusalWarning(
-                    f"{refused} of {len(items)} outputs scored below min_score="
-                    f"{options.min_score} and were refused (left empty).",
+                    f"{refused} of {len(items)} outputs {self.refusal_reason(options)} and "
+                    "were refused (left empty).",
                     refused,
                 ),
                 stacklevel=2,
@@ -339,6 +347,21 @@ class Translator(tf.Module):
         for position, result in zip(order, in_length_order, strict=True):
             results[position] = result
         return results[0] if single else results
+
+    def refusal_reason(self, options: DecodeOptions) -> str:
+        """Why outputs are refused, for the counted warning: `min_score`, the output check.
+
+        Example:
+        >>> translator.refusal_reason(DecodeOptions(min_score=-1.0))  # doctest: +SKIP
+        'scored below min_score=-1.0'
+        """
+        reasons = []
+        if options.min_score is not None:
+            reasons.append(f"scored below min_score={options.min_score}")
+        check = describe_output_check(self.config.target_text)
+        if check is not None:
+            reasons.append(f"failed the model's output check (outputs {check})")
+        return " or ".join(reasons) or "were empty"
 
     def _warn_truncated(self, batches: list[Decoded], count: int) -> None:
         num_truncated = sum(int(batch.truncated.sum()) for batch in batches)

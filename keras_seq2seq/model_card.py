@@ -3,9 +3,10 @@
 `model_card(path)` gathers, for a run or export directory: the architecture and its sizes,
 the parameter count, both vocabularies and tokenizers, the training data (pairs, the dataset
 name or file and a SHA-256 of the pairs), the training time and epochs (`training.json`,
-written by `train`) and the last evaluation (`evaluation.json`, written by `evaluate` when it
-is given a model directory). `keras-seq2seq info MODEL` prints it; `export` writes it as
-`model_card.json` in the version directory.
+written by `train`) and the recorded evaluation (`evaluation.json`, written by `evaluate` only
+when asked: `keras-seq2seq evaluate --record`, `evaluate(..., record=True)`).
+`keras-seq2seq info MODEL` prints it; `export` writes it as `model_card.json` in the version
+directory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from keras_seq2seq.config import TextConfig
+from keras_seq2seq.output_check import describe_output_check
 
 TRAINING_FILE = "training.json"
 EVALUATION_FILE = "evaluation.json"
@@ -60,7 +64,8 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
     Returns:
         dict with `model` (directory), `architecture`, `options`, `units`, `num_layers`,
         `dropout`, `parameters`, `source` / `target` (tokenizer kind, vocabulary size,
-        lower-casing, maximum length), `training` (or None) and `evaluation` (or None).
+        lower-casing, maximum length; the target's `output_pattern` and `output_check`),
+        `training` (or None) and `evaluation` (or None).
 
     Raises:
         FileNotFoundError: no model there.
@@ -94,6 +99,8 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
             "max_length": text.max_length,
             "shared_vocabulary": text.shared_vocabulary,
         }
+    card["target"]["output_pattern"] = config.target_text.output_pattern
+    card["target"]["output_check"] = config.target_text.output_check
     card["training"] = _read_json(run.run_dir / TRAINING_FILE)
     card["evaluation"] = _read_json(run.run_dir / EVALUATION_FILE)
     return card
@@ -137,10 +144,16 @@ def format_model_card(card: dict[str, Any]) -> str:
         text += ", lower-cased" if info["lowercase"] else ""
         text += ", shared vocabulary" if info["shared_vocabulary"] else ""
         rows.append((side, text))
+    check = describe_output_check(TextConfig(**{
+        name: card["target"].get(name) for name in ("output_pattern", "output_check")
+    }))  # fmt: skip
+    rows.append(("outputs", check or "not constrained (no output pattern or check)"))
     rows += _training_lines(card["training"])
     evaluation = card["evaluation"]
     if evaluation is None:
-        rows.append(("last evaluation", "none recorded (keras-seq2seq evaluate --model ...)"))
+        rows.append(
+            ("last evaluation", "none recorded (keras-seq2seq evaluate --model ... --record)")
+        )
     else:
         scores = ", ".join(
             f"{key} {evaluation[key]:.2f}"

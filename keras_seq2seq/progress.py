@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
+from keras_seq2seq.quiet import stderr_is_terminal
+
 LOG_INTERVAL_SECONDS = 30.0
 """Into a file, a counter of unknown total prints at most this often."""
 
@@ -25,6 +27,26 @@ def _seconds(value: float) -> str:
     if minutes < 60:
         return f"{minutes} min {seconds:02d} s"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (`sys.stderr`: as it was before any log filter).
+
+    Args:
+        stream: text stream.
+
+    Returns:
+        bool.
+
+    Example:
+    >>> import io
+    >>> is_terminal(io.StringIO())
+    False
+    """
+    if stream is sys.stderr:
+        return stderr_is_terminal()
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 class Progress:
@@ -86,7 +108,7 @@ class Counter:
         self.total, self.unit, self.label = total, unit, label
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.tty = enabled and self.stream.isatty()
+        self.tty = enabled and is_terminal(self.stream)
         self.started = time.perf_counter()
         self.next_report = 0.1
         self.last_print = self.started

@@ -36,8 +36,19 @@ _TRANSFORMER_G2P_TRAIN = {
 RECIPES: dict[str, dict[str, Any]] = {
     "dates": {
         "source_text": {"tokenizer": "char", "max_length": 64},
-        "target_text": {"tokenizer": "char", "max_length": 16},
-        "train": {"epochs": 10, "batch_size": 128, "learning_rate": 2e-3},
+        # Outputs that are not an existing ISO date are refused (left empty), in graph.
+        "target_text": {
+            "tokenizer": "char",
+            "max_length": 16,
+            "output_pattern": r"\d{4}-\d{2}-\d{2}",
+            "output_check": "calendar",
+        },
+        "train": {
+            "epochs": 15,
+            "batch_size": 128,
+            "learning_rate": 2e-3,
+            "lr_schedule": "plateau",
+        },
         "model": {"rnn": {"units": 128, "embedding_dim": 32, "attention": "dot"}},
     },
     "cmudict": {
@@ -162,6 +173,7 @@ def load_pairs(
     max_examples: int | None = None,
     seed: int = 0,
     skip_bad_lines: bool = False,
+    allow_empty_targets: bool = False,
 ) -> list[tuple[str, str]]:
     """Loads (source, target) pairs from a builtin dataset or a file.
 
@@ -172,6 +184,8 @@ def load_pairs(
         max_examples: int or None. Keep at most this many pairs (the first ones of a file).
         seed: int. Builtin-dataset seed. Defaults to `0`.
         skip_bad_lines: bool. Skip malformed file lines with a counted warning.
+        allow_empty_targets: bool. Keep a file's pairs with an empty target as refusal
+            examples (see `read_pairs`); a builtin dataset has its own. Defaults to `False`.
 
     Returns:
         list of (source, target).
@@ -194,5 +208,5 @@ def load_pairs(
         )
     if max_examples is not None and (isinstance(max_examples, bool) or max_examples < 1):
         raise ValueError(f"`max_examples` must be a positive integer. Received: {max_examples!r}")
-    pairs = read_pairs(path, skip_bad_lines=skip_bad_lines)
+    pairs = read_pairs(path, skip_bad_lines=skip_bad_lines, allow_empty_targets=allow_empty_targets)
     return pairs[:max_examples] if max_examples else pairs

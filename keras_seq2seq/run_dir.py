@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +28,7 @@ from typing import NamedTuple
 import keras
 
 from keras_seq2seq.config import RunConfig, TextConfig
+from keras_seq2seq.config_mismatch import describe_mismatch
 from keras_seq2seq.errors import RunDirectoryBusyError
 from keras_seq2seq.models import Architecture, get_architecture
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_class, tokenizer_from_vocabulary
@@ -218,8 +220,10 @@ def load_run(path: str | Path) -> LoadedRun:
 
     Raises:
         FileNotFoundError: the directory or one of its files is missing.
-        ValueError: a file is corrupt or does not match the config (named in the message), or
-            the config names an architecture that is not registered.
+        ValueError: a file is corrupt (`model.keras` not a valid Keras archive) or does not
+            match the config (`config.json` settings that disagree with the weights: the
+            message names the field where it can tell), or the config names an
+            architecture that is not registered.
 
     Example:
     >>> load_run("saved_models/dates").model.name  # doctest: +SKIP
@@ -228,13 +232,59 @@ def load_run(path: str | Path) -> LoadedRun:
     run_dir = resolve_run_dir(path)
     config = RunConfig.load(run_dir / CONFIG_FILE)
     source, target = load_tokenizers(run_dir, config)
-    architecture = get_architecture(config.model.architecture)
     try:
-        training = keras.saving.load_model(run_dir / MODEL_FILE, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises several types for a damaged archive.
-        raise ValueError(f"Could not load {run_dir / MODEL_FILE}: {error}") from error
-    model = architecture(config.model, training).float32_copy()
+        architecture = get_architecture(config.model.architecture)
+    except ValueError as error:
+        raise ValueError(f"{run_dir / CONFIG_FILE}: {error}") from None
+    training = _load_keras_model(run_dir)
+    try:
+        model = architecture(config.model, training).float32_copy()
+    except (ValueError, TypeError, KeyError, IndexError) as error:  # Keras raises several kinds
+        why = (
+            describe_mismatch(config.model, training) or f"building on its layers failed ({error})"
+        )
+        raise ValueError(
+            f"{run_dir / CONFIG_FILE} does not match the weights in {run_dir / MODEL_FILE}: "
+            f"{why.rstrip('.')}. A model directory needs the config.json written with its "
+            "model.keras (by `keras-seq2seq train` or `export`)."
+        ) from error
     return LoadedRun(run_dir, config, model, source, target)
+
+
+def _recovery_advice(run_dir: Path) -> str:
+    advice = (
+        "Copy model.keras back from where the model was exported or backed up (an export's "
+        "version directory holds a copy), or train the model again"
+    )
+    checkpoints = sorted((run_dir / "checkpoints").glob("*.weights.h5"))
+    if checkpoints:
+        advice += (
+            f"; {checkpoints[-1]} holds the weights of a late epoch, which load into the model "
+            "that config.json builds (keras_seq2seq.models.build_model(config.model)"
+            ".training.load_weights(...))"
+        )
+    return advice + "."
+
+
+def _load_keras_model(run_dir: Path) -> keras.Model:
+    """The training model of `model.keras`; a damaged archive is reported as corrupt."""
+    path = run_dir / MODEL_FILE
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is corrupt: it is not a valid Keras archive ({path.stat().st_size:,} "
+            "bytes; a .keras file is a zip archive, and this one was truncated or "
+            f"overwritten). {_recovery_advice(run_dir)}"
+        )
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
+        if isinstance(error, (zipfile.BadZipFile, EOFError)) or "CRC" in str(error):
+            message = f"{path} is corrupt: it is not a valid Keras archive ({error})."
+        else:
+            message = (
+                f"Could not load {path} ({type(error).__name__}: {error}). If the file is damaged:"
+            )
+        raise ValueError(f"{message} {_recovery_advice(run_dir)}") from error
 
 
 LOCK_FILE = ".lock"

@@ -6,10 +6,17 @@ ensemble, the members' averaged log-probabilities, as ensemble decoding does). T
 hypothesis that beam search returned equals the beam's own score. For reranking n-best lists
 and filtering noisy training pairs: `keras-seq2seq score`, `score_pairs`, and the `score`
 signature of an export.
+
+Two numbers per pair: `score`, the total log-probability, and `mean_log_prob`, the mean token
+log-probability (`score / tokens`). The "normalized score" of decoding (what
+`DecodeOptions.min_score` compares and beam search ranks by) is neither: it divides the total
+by the GNMT length penalty `((5 + tokens) / 6) ** length_penalty`, so with the default penalty
+0 it equals `score`, never `mean_log_prob`.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -24,14 +31,28 @@ class PairScore(NamedTuple):
     """The score of one pair.
 
     Attributes:
-        score: total log-probability of the target's tokens and [END].
-        normalized_score: `score` divided by that number of tokens (mean log-probability).
+        score: total log-probability of the target's tokens and [END]; for a hypothesis of
+            greedy search, or of beam search without a length penalty, it equals the
+            hypothesis' normalized score (what `min_score` compares).
+        mean_log_prob: mean token log-probability, `score` divided by `tokens`.
         tokens: the number of target tokens scored, [END] included.
     """
 
     score: float
-    normalized_score: float
+    mean_log_prob: float
     tokens: int
+
+    @property
+    def normalized_score(self) -> float:
+        """Deprecated name of `mean_log_prob` (a "normalized score" is the decoding one)."""
+        warnings.warn(
+            "PairScore.normalized_score was renamed mean_log_prob (the mean token "
+            "log-probability); a normalized score is the GNMT length-normalized score of "
+            "decoding (DecodeOptions.min_score).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.mean_log_prob
 
 
 def score_graph(translator: Any, sources: tf.Tensor, targets: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -45,8 +66,12 @@ def score_graph(translator: Any, sources: tf.Tensor, targets: tf.Tensor) -> dict
         targets: tf.string `[B]`.
 
     Returns:
-        dict of `scores` float32 `[B]`, `normalized_scores` float32 `[B]` and `lengths` int32
-        `[B]`.
+        dict of `scores` float32 `[B]` (total log-probabilities), `mean_log_probs` float32
+        `[B]` (`scores / lengths`) and `lengths` int32 `[B]` (target tokens, [END] included).
+
+    Example:
+    >>> score_graph(translator, tf.constant(["abc"]), tf.constant(["cba"]))  # doctest: +SKIP
+    {'scores': <tf.Tensor: ...>, 'mean_log_probs': <tf.Tensor: ...>, 'lengths': <...>}
     """
     source_ids = translator.encode_source(sources)
     tokens = translator.target_tokenizer.tokenize(targets)
@@ -78,7 +103,7 @@ def score_graph(translator: Any, sources: tf.Tensor, targets: tf.Tensor) -> dict
     lengths = tf.reduce_sum(tf.cast(target_output != PAD_ID, tf.int32), axis=1)
     return {
         "scores": scores,
-        "normalized_scores": scores / tf.cast(lengths, tf.float32),
+        "mean_log_probs": scores / tf.cast(lengths, tf.float32),
         "lengths": lengths,
     }
 
@@ -102,7 +127,7 @@ def score_pairs(
 
     Example:
     >>> score_pairs(load("saved_models/dates"), [("3 mars 2021", "2021-03-03")])  # doctest: +SKIP
-    [PairScore(score=-0.0012, normalized_score=-0.0001, tokens=11)]
+    [PairScore(score=-0.0012, mean_log_prob=-0.0001, tokens=11)]
     """
     check_int("batch_size", batch_size)
     for index, pair in enumerate(pairs):
@@ -118,10 +143,10 @@ def score_pairs(
     for begin in range(0, len(pairs), batch_size):
         batch = pairs[begin : begin + batch_size]
         out = run(tf.constant([s for s, _ in batch]), tf.constant([t for _, t in batch]))
-        scores, normalized, lengths = (np.asarray(out[k]) for k in
-                                       ("scores", "normalized_scores", "lengths"))  # fmt: skip
+        scores, means, lengths = (np.asarray(out[k]) for k in
+                                  ("scores", "mean_log_probs", "lengths"))  # fmt: skip
         results.extend(
-            PairScore(float(s), float(n), int(length))
-            for s, n, length in zip(scores, normalized, lengths, strict=True)
+            PairScore(float(s), float(m), int(length))
+            for s, m, length in zip(scores, means, lengths, strict=True)
         )
     return results

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from keras_seq2seq.decode_options import DecodeOptions
 from keras_seq2seq.errors import CountedWarning, RefusalWarning, TruncationWarning
-from keras_seq2seq.progress import Counter
+from keras_seq2seq.progress import Counter, is_terminal
 from keras_seq2seq.validation import check_int
 
 DEFAULT_CHUNK_SIZE = 4096
@@ -39,7 +39,16 @@ def _one_line(text: str) -> str:
 
 
 def format_result(result: Any, n_best: int) -> list[str]:
-    """The output lines of one input: its text, or `rank<TAB>score<TAB>text` per hypothesis."""
+    """The output lines of one input: its text, or `rank<TAB>score<TAB>text` per hypothesis.
+
+    The score is the hypothesis' normalized score (`Hypothesis.normalized_score`, what
+    `min_score` compares), with 4 decimals.
+
+    Example:
+    >>> format_result([Hypothesis("cba", -0.5, -0.25), Hypothesis("ab", -3.0, -2.0)],
+    ...               n_best=2)  # doctest: +SKIP
+    ['1\t-0.2500\tcba', '2\t-2.0000\tab']
+    """
     if n_best == 1:
         return [_one_line(result)]
     return [
@@ -99,7 +108,9 @@ def translate_lines(
         done += len(chunk)
         if counter is not None:
             counter.update(done)
-    _warn_totals(counts, done, options)
+    reason = getattr(translator, "refusal_reason", None)  # a RestTranslator has none
+    why = reason(options) if reason else f"scored below min_score={options.min_score}"
+    _warn_totals(counts, done, why)
 
 
 def _tally(caught: list, counts: dict[type, int]) -> None:
@@ -112,13 +123,12 @@ def _tally(caught: list, counts: dict[type, int]) -> None:
             warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
 
 
-def _warn_totals(counts: dict[type, int], done: int, options: DecodeOptions) -> None:
+def _warn_totals(counts: dict[type, int], done: int, refusal_reason: str) -> None:
     """One warning per kind for the whole stream, instead of one per chunk."""
     texts = {
         TruncationWarning: "inputs were longer than the model's max_source_length and were "
         "truncated before translation",
-        RefusalWarning: f"outputs scored below min_score={options.min_score} and were refused "
-        "(written as empty lines)",
+        RefusalWarning: f"outputs {refusal_reason} and were refused (written as empty lines)",
     }
     for kind, count in counts.items():
         text = texts.get(kind, kind.__name__)
@@ -178,7 +188,7 @@ def translate_file(
     from_stdin = input_path in (None, "-")
     if not from_stdin and not Path(input_path).is_file():
         raise FileNotFoundError(f"--input {input_path}: no such file.")
-    enabled = sys.stderr.isatty() if progress is None else progress
+    enabled = is_terminal(sys.stderr) if progress is None else progress
     total = None if from_stdin or not enabled else count_lines(input_path)
     counter = Counter(total, "sentences", "Translating", enabled=enabled)
     source = sys.stdin.buffer if from_stdin else open(input_path, "rb")  # noqa: SIM115

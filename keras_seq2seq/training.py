@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -458,7 +459,11 @@ def train(
         source_text: TextConfig of the source side. Defaults to `TextConfig()` (characters).
         target_text: TextConfig of the target side. Defaults to `TextConfig()` (characters).
         train_config: TrainConfig. Defaults to `TrainConfig()`.
-        verbose: int or "auto". Keras progress output (0 silent, 1 bar, 2 one line per epoch).
+        verbose: int or "auto". Keras progress output on stdout: `0` silent, `1` a progress
+            bar, `2` one line per epoch. `"auto"`: the bar when stdout is a terminal (or a
+            Jupyter kernel), one line per epoch when it goes to a file or a pipe (no
+            carriage returns or escape codes in logs); see `default_verbosity`. Defaults to
+            `"auto"`.
         callbacks: extra Keras callbacks. They run before the checkpoint, TensorBoard,
             history and early-stopping callbacks, so values they add to `logs` are saved too.
         decoded_metrics_pairs: sequence of (source, target) or None. When given, a
@@ -477,18 +482,23 @@ def train(
 
     Raises:
         TypeError: an option of the wrong type.
-        ValueError: invalid options (an unknown architecture or option included), no
-            training pairs, an unknown strategy, a multi-worker run without `TF_CONFIG` or
-            whose workers have different data, a batch smaller than the number of replicas,
-            or tied embeddings without a shared vocabulary.
+        ValueError: invalid options (an unknown architecture or option included), a
+            `verbose` other than 0, 1, 2 or "auto", no training pairs, an unknown strategy,
+            a multi-worker run without `TF_CONFIG` or whose workers have different data, a
+            batch smaller than the number of replicas, or tied embeddings without a shared
+            vocabulary.
         RuntimeError: `strategy="multi-worker"` asked for after TensorFlow already ran in
             this process (create the strategy first and pass it instead).
 
     Example:
+    >>> import keras_seq2seq as ks
     >>> pairs = [("abc", "cba"), ("ab", "ba")] * 50
-    >>> result = train(pairs, "/tmp/run", model_options={"units": 16},
-    ...                train_config=TrainConfig(epochs=1), verbose=0)  # doctest: +SKIP
+    >>> result = ks.train(pairs, "/tmp/reverse", model_options={"units": 16},
+    ...                   train_config=ks.TrainConfig(epochs=1))  # doctest: +SKIP
+    >>> result.run_dir, result.num_train_examples  # doctest: +SKIP
+    (PosixPath('/tmp/reverse'), 95)
     """
+    verbose = _checked_verbosity(verbose)
     # First: a multi-worker strategy can only be created before TensorFlow runs anything.
     strategy = distribute.get_strategy(strategy)
     train_config = train_config or TrainConfig()
@@ -546,5 +556,34 @@ def _fit(training, train_data, validation_data, fit_callbacks, train_config, ver
 
 
 def default_verbosity() -> int:
-    """Progress bar on a terminal, one line per epoch otherwise (logs, CI)."""
-    return 1 if os.isatty(1) else 2
+    """Keras's `verbose` for `fit`: the progress bar on a terminal, one line per epoch otherwise.
+
+    Keras draws its bar with backspaces and carriage returns on `sys.stdout` whether or not
+    it is a terminal, which fills a redirected log with escape codes; one line per epoch
+    reads well there. A Jupyter kernel displays the bar, so it gets the bar too.
+
+    Returns:
+        int. `1` (progress bar) when `sys.stdout` is a terminal or a Jupyter kernel runs,
+        `2` (one line per epoch) otherwise.
+
+    Example:
+    >>> default_verbosity() in (1, 2)
+    True
+    """
+    try:
+        terminal = sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a stream without isatty, or a closed one
+        terminal = False
+    return 1 if terminal or "ipykernel" in sys.modules else 2
+
+
+def _checked_verbosity(verbose: int | str) -> int:
+    """`verbose` as Keras takes it, with `"auto"` resolved by `default_verbosity`."""
+    if verbose == "auto":
+        return default_verbosity()
+    if isinstance(verbose, int) and verbose in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(
+        f'`verbose` must be 0 (silent), 1 (progress bar), 2 (one line per epoch) or "auto". '
+        f"Received: verbose={verbose!r}."
+    )

@@ -35,3 +35,21 @@ def reverse_run(tmp_path_factory):
         verbose=0,
     )
     return result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A run directory of a tiny, barely trained char model (one epoch): for loading and I/O."""
+    from keras_seq2seq.config import TrainConfig
+    from keras_seq2seq.training import train
+
+    run_dir = tmp_path_factory.mktemp("tiny") / "run"
+    train(
+        reverse_pairs(64, seed=5),
+        run_dir,
+        validation_pairs=reverse_pairs(8, seed=6),
+        model_options={"units": 8, "embedding_dim": 4},
+        train_config=TrainConfig(epochs=1, batch_size=32, patience=0),
+        verbose=0,
+    )
+    return run_dir

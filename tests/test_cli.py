@@ -143,3 +143,164 @@ def test_shipped_model_translates_with_nothing_on_stderr():
     ]
     verbose = _run("translate", "--model", "saved_models/dates", "March 3, 2021", "--verbose")
     assert verbose.returncode == 0 and verbose.stdout.decode() == "2021-03-03\n"
+
+
+def _terminal_stderr(*args, timeout=300):
+    """Runs the command with stderr on a pseudo-terminal: (status, stdout, what it received)."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_seq2seq.cli", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    received = b""
+    try:
+        while select.select([master], [], [], timeout)[0]:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the command closed the terminal
+                break
+            if not data:
+                break
+            received += data
+        stdout = process.stdout.read()
+        process.wait(timeout=timeout)
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, stdout, received
+
+
+def test_translate_input_shows_progress_on_a_terminal(tmp_path):
+    source = tmp_path / "dates.txt"
+    source.write_text("March 3, 2021\n3 mars 2021\n", encoding="utf-8")
+    status, stdout, received = _terminal_stderr(
+        "translate", "--model", "saved_models/dates", "--input", str(source), "--chunk-size", "1"
+    )
+    assert status == 0, received.decode(errors="replace")
+    assert stdout.decode().splitlines() == ["2021-03-03", "2021-03-03"]
+    # The line is rewritten in place, once per chunk, and ended when the total is reached.
+    assert b"\r\x1b[KTranslating: 1/2 sentences" in received
+    assert b"\r\x1b[KTranslating: 2/2 sentences" in received
+    assert b"cuda" not in received and b"Traceback" not in received
+
+
+BAD_PATHS = [
+    ("translate", "--model", "M", "--input", "IN", "--output", "DIR"),
+    ("translate", "--model", "M", "--input", "IN", "--output", "FILE/out.txt"),
+    ("translate", "--model", "M", "x", "--output", "DIR"),
+    ("translate", "--model", "M", "--input", "DIR"),
+    ("translate", "--model", "M", "--input", "DIR/missing.txt"),
+    ("train", "--dataset", "IN", "--output", "FILE"),
+    ("train", "--dataset", "IN", "--output", "FILE/run"),
+    ("train", "--dataset", "DIR", "--output", "DIR/run"),
+    ("train", "--dataset", "IN", "--validation-data", "DIR/missing.tsv", "--output", "DIR/run"),
+    ("plot-attention", "--model", "M", "--output", "DIR", "x"),
+    ("export", "--model", "M", "--output", "FILE"),
+    ("average", "--model", "M", "--output", "FILE"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_PATHS, ids=" ".join)
+def test_bad_paths_fail_in_one_line_before_any_work(tmp_path, case):
+    (tmp_path / "afile").write_text("x\n")
+    (tmp_path / "in.txt").write_text("March 3, 2021\t2021-03-03\n")
+    places = {"M": "saved_models/dates", "IN": str(tmp_path / "in.txt")}
+    args = [
+        places.get(arg, arg.replace("DIR", str(tmp_path)).replace("FILE", str(tmp_path / "afile")))
+        for arg in case
+    ]
+    result = _run(*args)
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 2, result.stderr.decode()
+    assert len(lines) == 1 and lines[0].startswith(f"keras-seq2seq {case[0]}: error: --"), lines
+    assert result.stdout == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "in.txt"]  # nothing written
+
+
+def test_bad_data_paths_fail_in_one_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x\n")
+    data = tmp_path / "pairs.tsv"
+    data.write_text("March 3, 2021\t2021-03-03\n", encoding="utf-8")
+    latin = tmp_path / "latin.tsv"
+    latin.write_bytes(b"caf\xe9\tx\n")
+    model = "saved_models/dates"
+    cases = {
+        ("evaluate", "--model", model, "--data", str(data), "--output", str(tmp_path)): (
+            "that is a directory"
+        ),
+        ("evaluate", "--model", model, "--data", str(data), "--hypotheses",
+         str(tmp_path / "afile" / "h.tsv")): "is a file, not a directory",
+        ("evaluate", "--model", model, "--data", str(tmp_path)): "that is a directory",
+        ("score", "--model", model, "--data", str(tmp_path / "nope.tsv")): "no such file",
+        ("score", "--model", model, "--data", str(latin)): "or skip such lines (--skip-bad-lines)",
+        ("export", "--model", str(tmp_path / "nope"), "--output", str(tmp_path / "e")): (
+            "Model path not found"
+        ),
+    }  # fmt: skip
+    for argv, expected in cases.items():
+        assert main(list(argv)) == 2, argv
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"keras-seq2seq {argv[0]}: error: ")
+        assert expected in lines[0], lines
+        assert "in Python" not in lines[0] and "skip_bad_lines" not in lines[0]
+
+
+def test_usage_error_is_one_line_and_where_to_get_help():
+    result = _run("translate", "--model", "saved_models/dates", "--beam-width", "0", "x")
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        "keras-seq2seq translate: error: argument --beam-width: expected a positive integer, got 0",
+        "see 'keras-seq2seq translate --help'",
+    ]
+
+
+START_UP = r"""
+import contextlib, io, sys
+from keras_seq2seq.cli import main
+for argv in (["--help"], ["--version"], ["translate", "--help"], ["export", "--help"],
+             ["translate", "--model", "m", "--beam-width", "0", "x"], ["nope"], []):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(argv)
+        except SystemExit as exit:
+            assert exit.code in (0, 2), (argv, exit.code)
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+"""
+
+
+def test_help_version_and_usage_errors_do_not_import_tensorflow():
+    result = subprocess.run(
+        [sys.executable, "-c", START_UP], capture_output=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "[]"
+    version = _run("--version")
+    assert version.returncode == 0 and version.stdout.decode().startswith("keras-seq2seq 0.")
+
+
+def test_help_names_its_placeholders_and_tells_true_defaults():
+    import re
+
+    from keras_seq2seq.export import DEFAULT_BEAM_WIDTH
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        text = command.format_help()
+        placeholders = set(re.findall(r"--[a-z-]+ ([A-Z][A-Z_]*)\b", text))
+        assert not {p for p in placeholders if "_" in p}, (name, placeholders)
+    export_help = " ".join(commands["export"].format_help().split())
+    assert f"--beam-width N beam width; 1 is greedy search (default {DEFAULT_BEAM_WIDTH})" in (
+        export_help
+    )
+    translate_help = " ".join(commands["translate"].format_help().split())
+    assert "--beam-width N beam width; 1 is greedy search (default 1)" in translate_help
+    assert "--min-score S" in translate_help and "--input FILE" in translate_help

@@ -142,7 +142,7 @@ def test_dates_splits_disjoint_by_date(dates_splits):
 
 def test_dates_train_covers_distinct_dates(dates_splits):
     splits, _ = dates_splits
-    # 50,000 examples from 262,974 train dates: each date is visited at most once.
+    # 120,000 examples from 262,974 train dates: each date is visited at most once.
     targets = [target for _, target in splits["train"] if target]
     assert len(set(targets)) == len(targets)
     years = {int(target[:4]) for target in targets}
@@ -226,6 +226,50 @@ def test_refusals_are_held_out_and_really_not_dates():
         load_dataset("dates", refusals=1.5)
     with pytest.raises(TypeError, match=r"`refusals` must be a number"):
         load_dataset("dates", refusals="all")
+
+
+def test_dates_every_cell_is_sampled_two_digit_years_more(dates_splits):
+    splits, _ = dates_splits
+    dated = [source for source, target in splits["train"] if target]
+    us_short = sum(bool(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2}", s)) for s in dated)
+    de_short = sum(bool(re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", s)) for s in dated)
+    weights = sum(
+        dates.WINDOWED_WEIGHT if (locale, fmt) in {("en_US", "short"), ("de_DE", "short")} else 1
+        for locale, fmt in dates.COMBINATIONS
+    )
+    expected = len(dated) * dates.WINDOWED_WEIGHT / weights
+    for count in (us_short, de_short):
+        assert 0.9 * expected < count < 1.1 * expected
+    long_en = sum(bool(re.fullmatch(r"[A-Z][a-z]+ \d{1,2}, \d{4}", s)) for s in dated)
+    assert long_en > 0.5 * len(dated) / weights  # en_US long, and "MMMM d, y" of en_US/en_GB
+
+
+def _us_reading(text):
+    if re.search(r"(^|/)0", text[:-2]):
+        return None  # "M/d/yy" writes no leading zero
+    month, day, yy = (int(part) for part in text.split("/"))
+    try:
+        return datetime.date((2000 if yy < 50 else 1900) + yy, month, day)
+    except ValueError:
+        return None
+
+
+def test_refusals_teach_what_must_be_refused():
+    refusals = [s for s, _ in load_dataset("dates", "train", refusals=1.0, max_examples=3000)]
+    lowered = [s.lower() for s in refusals]
+    slash_yy = [s for s in refusals if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2}", s)]
+    assert len(slash_yy) > 200 and all(_us_reading(s) is None for s in slash_yy)
+    assert any(int(s.split("/")[0]) > 12 for s in slash_yy)  # es_ES/it_IT day first
+    assert any(re.fullmatch(r"1[0-2]/0[1-9]/\d\d", s) for s in slash_yy)  # it_IT pads
+    four_digit = [s for s in refusals if re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1\d{4}", s)]
+    wrong_order = [s for s in four_digit if int(re.split(r"[/.-]", s)[1]) > 12]
+    assert len(wrong_order) > 100
+    assert any(re.fullmatch(r"the \d{1,2}(st|nd|rd|th) of [a-z]+", s) for s in lowered)
+    assert any(re.fullmatch(r"the \d+(st|nd|rd|th) of [a-z]+ \d{4}", s) for s in lowered)
+    assert any(re.fullmatch(r"[a-z ]+ \d{1,2}, \d{4}[a-z#.]+", s) for s in lowered)  # run on
+    months = dates._month_names()
+    invented = [s for s in lowered if re.fullmatch(r"the \d+(st|nd|rd|th) of [a-z]+", s)]
+    assert any(s.split()[-1] not in months for s in invented)
 
 
 def test_dates_never_ambiguous():

@@ -1,6 +1,8 @@
 """Tests for evaluation.py, callbacks.py, plotting.py and the evaluate / plot-attention CLI."""
 
 import json
+import os
+from pathlib import Path
 
 import keras
 import pytest
@@ -14,6 +16,7 @@ from keras_seq2seq.evaluation import (
     default_metrics,
     evaluate,
     format_report,
+    recorded_evaluation_path,
     score_decoded,
     write_hypotheses,
     write_report,
@@ -318,3 +321,71 @@ def test_time_budget_stops_after_the_last_epoch_that_fits(monkeypatch):
     assert len(history.history["loss"]) == 3 and budget.stopped_epoch == 2
     with pytest.raises(ValueError, match=r"`minutes` must be a positive number"):
         TimeBudget(0)
+
+
+# -- recording an evaluation in the model directory -----------------------------------------
+
+
+def _copy_model(run_dir, tmp_path):
+    import shutil
+
+    return Path(
+        shutil.copytree(run_dir, tmp_path / "model", ignore=shutil.ignore_patterns(".lock"))
+    )
+
+
+def test_evaluate_keeps_the_recorded_evaluation_unless_asked(tiny_run, tmp_path, capsys):
+    model = _copy_model(tiny_run, tmp_path)
+    recorded = {"num_examples": 1000, "exact_match": 99.5}
+    (model / "evaluation.json").write_text(json.dumps(recorded), encoding="utf-8")
+    pairs = reverse_pairs(5, seed=40)
+    data = tmp_path / "test.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    argv = ["evaluate", "--model", str(model), "--data", str(data), "--quiet"]
+
+    report = evaluate(model, pairs, progress=False)
+    assert main(argv) == 0
+    assert json.loads((model / "evaluation.json").read_text(encoding="utf-8")) == recorded
+    assert "recorded" not in capsys.readouterr().err
+
+    assert main([*argv, "--record"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"Evaluation recorded in {model / 'evaluation.json'} (shown by `keras-seq2seq info`)"
+    ]
+    saved = json.loads((model / "evaluation.json").read_text(encoding="utf-8"))
+    assert saved["num_examples"] == 5 and saved["exact_match"] == report["exact_match"]
+    assert "examples" not in saved
+
+    evaluate(model, pairs[:2], progress=False, record=True)
+    saved = json.loads((model / "evaluation.json").read_text(encoding="utf-8"))
+    assert saved["num_examples"] == 2 and saved["model"] == str(model)
+    assert recorded_evaluation_path(report) == model / "evaluation.json"
+    assert recorded_evaluation_path({"model": None}) is None
+
+
+def test_record_is_checked_before_decoding(tiny_run, tmp_path, capsys, monkeypatch):
+    translator, *_ = _untrained([("ab", "ba")])
+    with pytest.raises(ValueError, match=r"--record; record=True in Python.*needs one model"):
+        evaluate(translator, [("ab", "ba")], progress=False, record=True)
+    model = str(tiny_run)
+    data = tmp_path / "test.tsv"
+    data.write_text("ab\tba\n", encoding="utf-8")
+    argv = ["evaluate", "--model", model, "--model", model, "--data", str(data), "--record"]
+    assert main(argv) == 2
+    assert "--record writes the evaluation into one model's directory" in capsys.readouterr().err
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only directory
+    with pytest.raises(ValueError, match=r"Cannot record .*evaluation\.json: .*read-only"):
+        evaluate(model, [("ab", "ba")], progress=False, record=True)
+
+
+def test_evaluate_reads_refusal_examples_when_allowed(tiny_run, tmp_path, capsys):
+    data = tmp_path / "test.tsv"
+    data.write_text("abc\tcba\nnot a word\t\n", encoding="utf-8")
+    argv = ["evaluate", "--model", str(tiny_run), "--data", str(data), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{data}:2: the target side is empty" in err and "--allow-empty-targets" in err
+    report = tmp_path / "report.json"
+    assert main([*argv, "--allow-empty-targets", "--output", str(report)]) == 0
+    assert json.loads(report.read_text(encoding="utf-8"))["num_pairs"] == 2

@@ -1,5 +1,6 @@
 """Tests for keras_seq2seq.quiet: TensorFlow's log lines dropped, everything else kept."""
 
+import os
 import subprocess
 import sys
 
@@ -54,3 +55,90 @@ def test_filter_keeps_order_and_flushes_at_exit():
     assert "dropped" not in err
     assert err.index("kept from C") < err.index("kept from Python") < err.index("kept warning")
     assert err.endswith("last line without end")
+
+
+FIRST_IMPORT = r"""
+import os, sys
+from keras_seq2seq import quiet
+print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"), flush=True)
+with quiet.filtered_stderr():
+    os.write(2, b"I0000 00:00:1.0 1 cudart_stub.cc:31] Could not find cuda drivers\n")
+    print("kept in the block", file=sys.stderr, flush=True)
+os.write(2, b"I0000 00:00:2.0 1 x.cc:1] after the block\n")
+quiet.show_tensorflow_logs()
+print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("level", "expected_levels", "dropped"),
+    [
+        (None, ["3", "None"], True),  # the package set the level: filtered, and undone
+        ("0", ["0", "0"], False),  # the user asked for the lines: nothing touched
+    ],
+)
+def test_first_import_filter_and_default_level(level, expected_levels, dropped):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = level
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_IMPORT], capture_output=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().split() == expected_levels
+    err = done.stderr.decode()
+    assert ("cudart_stub" in err) is not dropped
+    assert "kept in the block" in err
+    assert err.endswith("after the block\n")  # only the block is filtered
+
+
+def test_an_unfinished_line_that_cannot_be_noise_passes_at_once():
+    from keras_seq2seq.quiet import _filter_chunk
+
+    # A progress line rewritten in place (no newline yet) shows now; its end follows it.
+    assert _filter_chunk(b"", b"\r\x1b[KTranslating: 1/2", False) == (
+        b"\r\x1b[KTranslating: 1/2",
+        b"",
+        True,
+    )
+    assert _filter_chunk(
+        b"", b"\r\x1b[KTranslating: 2/2\nI0000 00:00:1.0 1 x.cc:1] log\n", True
+    ) == (
+        b"\r\x1b[KTranslating: 2/2\n",
+        b"",
+        False,
+    )
+    # What could still become a log line waits for its end, and is then judged whole.
+    assert _filter_chunk(b"", b"kept\nI0000 00:00:1.0 1 x", False) == (
+        b"kept\n",
+        b"I0000 00:00:1.0 1 x",
+        False,
+    )
+    assert _filter_chunk(b"I0000 00:00:1.0 1 x", b".cc:1] log\nW", False) == (b"", b"W", False)
+    assert _filter_chunk(b"W", b"arning: kept\n", False) == (b"Warning: kept\n", b"", False)
+
+
+TERMINAL = r"""
+import os, sys
+from keras_seq2seq.quiet import silence_tensorflow, stderr_is_terminal
+before = stderr_is_terminal()
+silence_tensorflow()
+print(before, sys.stderr.isatty(), stderr_is_terminal(), flush=True)
+"""
+
+
+def test_stderr_is_terminal_sees_through_the_filter():
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", TERMINAL], stdout=subprocess.PIPE, stderr=slave, timeout=60
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    # On a terminal: descriptor 2 is a pipe once filtered, but stderr still counts as a terminal.
+    assert done.stdout.decode().split() == ["True", "False", "True"]
+    piped = subprocess.run([sys.executable, "-c", TERMINAL], capture_output=True, timeout=60)
+    assert piped.stdout.decode().split() == ["False", "False", "False"]

@@ -109,5 +109,87 @@ def test_export_writes_the_model_card(reverse_run, tmp_path):
     assert card == model_card(version) | {"model": card["model"]}
     for name in model_files(reverse_run.config):
         assert (version / name).is_file()
-    report = evaluate(version, reverse_pairs(20, seed=9), progress=False)
+    report = evaluate(version, reverse_pairs(20, seed=9), progress=False, record=True)
     assert model_card(version)["evaluation"]["exact_match"] == report["exact_match"]
+
+
+# -- a damaged model directory --------------------------------------------------------------
+
+
+def _damaged_copy(tiny_run, tmp_path, **model_changes):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_run, model, ignore=shutil.ignore_patterns(".lock", "logs"))
+    config = json.loads((model / "config.json").read_text(encoding="utf-8"))
+    for name, value in model_changes.items():
+        target = config["model"] if name in config["model"] else config["model"]["options"]
+        target[name] = value
+    (model / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return model
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        (
+            {"units": 16},
+            r"config\.json does not match the weights in .*model\.keras: config\.json gives "
+            r"units=16, but layer 'encoder_0' in model\.keras was trained with units=8 "
+            r"\(also layer\(s\) 'attention_projection', 'decoder_0'\)\. Set units back",
+        ),
+        (
+            {"num_layers": 2},
+            r"config\.json does not match .*settings \(.*num_layers=2.*\) call for layer\(s\) "
+            r"'encoder_1', 'decoder_1' that model\.keras does not have",
+        ),
+        (
+            {"architecture": "transformer"},
+            r"config\.json does not match .*model settings are invalid: Unknown option\(s\) "
+            r"\['embedding_dim'\] for architecture 'transformer'",
+        ),
+    ],
+)
+def test_a_config_that_disagrees_with_the_weights_names_the_field(
+    tiny_run, tmp_path, capsys, changes, match
+):
+    from keras_seq2seq.inference import load
+
+    model = _damaged_copy(tiny_run, tmp_path, **changes)
+    with pytest.raises(ValueError, match=match) as info:
+        load(model)
+    assert str(model / "config.json") in str(info.value)
+    assert main(["translate", "--model", str(model), "abc"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("keras-seq2seq translate: error: ")
+    assert "config.json does not match the weights" in err[0]
+
+
+def test_a_corrupt_model_keras_says_corrupt(tiny_run, tmp_path, capsys):
+    import zipfile
+
+    from keras_seq2seq.run_dir import load_run
+
+    model = _damaged_copy(tiny_run, tmp_path)
+    archive = (model / "model.keras").read_bytes()
+    (model / "model.keras").write_bytes(archive[: len(archive) // 2])
+    match = (
+        r"model\.keras is corrupt: it is not a valid Keras archive \([\d,]+ bytes; a \.keras "
+        r"file is a zip archive, and this one was truncated or overwritten\)\. Copy model\.keras "
+        r"back .* or train the model again"
+    )
+    with pytest.raises(ValueError, match=match):
+        load_run(model)
+    assert main(["translate", "--model", str(model), "abc"]) == 2
+    err = capsys.readouterr().err
+    assert "model.keras is corrupt" in err and "File not found" not in err
+
+    # A whole archive whose weights were damaged (a flipped byte run in the stored data).
+    damaged = bytearray(archive)
+    with zipfile.ZipFile(tiny_run / "model.keras") as zipped:
+        entry = next(i for i in zipped.infolist() if i.filename.endswith(".h5"))
+    start = entry.header_offset + 30 + len(entry.filename) + entry.compress_size // 2
+    damaged[start : start + 16] = bytes(b ^ 0xFF for b in damaged[start : start + 16])
+    (model / "model.keras").write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"model\.keras is corrupt: .*Bad CRC-32"):
+        load_run(model)

@@ -1,4 +1,6 @@
+import io
 import json
+import sys
 
 import keras
 import numpy as np
@@ -7,7 +9,7 @@ import pytest
 from keras_seq2seq.config import TrainConfig
 from keras_seq2seq.inference import load
 from keras_seq2seq.run_dir import resolve_run_dir
-from keras_seq2seq.training import train
+from keras_seq2seq.training import _checked_verbosity, default_verbosity, train
 from tests.conftest import reverse_pairs
 
 pytestmark = pytest.mark.slow
@@ -84,7 +86,7 @@ def test_load_errors(tmp_path, reverse_run):
         if path.is_file():
             (broken / path.name).write_bytes(path.read_bytes())
     (broken / "model.keras").write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match=r"Could not load .*model.keras"):
+    with pytest.raises(ValueError, match=r"model.keras is corrupt: it is not a valid Keras"):
         load(broken)
 
 
@@ -230,3 +232,55 @@ def test_best_epoch_and_early_stopping_on_a_decoded_metric(tmp_path):
     with pytest.raises(ValueError, match=r"decodes the validation pairs, and there are none"):
         config = TrainConfig(epochs=1, monitor="val_bleu", validation_fraction=0.0)
         train(reverse_pairs(40, seed=5), tmp_path / "none", verbose=0, train_config=config)
+
+
+class _Stream(io.StringIO):
+    """A stdout that is a terminal or not."""
+
+    def __init__(self, terminal: bool):
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, terminal):
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    stdout = _Stream(terminal)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    train(
+        reverse_pairs(40, seed=3),
+        tmp_path / "run",
+        model_options={"units": 8, "embedding_dim": 8},
+        train_config=TrainConfig(epochs=2, batch_size=8, patience=0),
+    )
+    output = stdout.getvalue()
+    assert "Epoch 1/2" in output and "Epoch 2/2" in output
+    bar_codes = ("\x08", "\r", "\x1b")
+    if terminal:
+        assert all(code in output for code in bar_codes)
+    else:  # redirected: one plain line per epoch
+        assert not any(code in output for code in bar_codes)
+        assert len([line for line in output.splitlines() if " - loss: " in line]) == 2
+
+
+def test_default_verbosity_and_explicit_verbose(monkeypatch):
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    monkeypatch.setattr(sys, "stdout", _Stream(terminal=False))
+    assert default_verbosity() == 2
+    assert [_checked_verbosity(v) for v in ("auto", 0, 1, 2)] == [2, 0, 1, 2]  # explicit wins
+    monkeypatch.setattr(sys, "stdout", _Stream(terminal=True))
+    assert default_verbosity() == 1
+    monkeypatch.setattr(sys, "stdout", None)  # e.g. pythonw
+    assert default_verbosity() == 2
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # a Jupyter kernel shows the bar
+    assert default_verbosity() == 1
+
+
+@pytest.mark.parametrize("verbose", [3, -1, "yes", 1.0, None])
+def test_train_rejects_a_bad_verbose(tmp_path, verbose):
+    with pytest.raises(ValueError, match=r"`verbose` must be 0 \(silent\), 1 \(progress bar\), "):
+        train([("ab", "ba")] * 4, tmp_path / "run", verbose=verbose)
+    assert not (tmp_path / "run").exists()
