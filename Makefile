@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean bench-deps train-speed
+.PHONY: install demo test lint format clean bench-deps train-speed serving-check
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,19 @@ bench-deps: $(STAMP)
 train-speed: bench-deps
 	$(BIN)/python benchmarks/train_speed.py
 
+# The versions stock TF Serving 2.20 links, in an environment of their own: every shipped model
+# must load there and answer on every signature (tools/serving_check.py imports nothing else).
+SERVING_VENV := .venv-serving
+SERVING_STAMP := $(SERVING_VENV)/.installed
+
+$(SERVING_STAMP):
+	test -x $(SERVING_VENV)/bin/python || $(PYTHON) -m venv $(SERVING_VENV)
+	$(SERVING_VENV)/bin/python -m pip install --quiet tensorflow==2.20.0 tensorflow-text==2.20.0
+	touch $(SERVING_STAMP)
+
+serving-check: $(SERVING_STAMP)
+	$(SERVING_VENV)/bin/python tools/serving_check.py saved_models/*/
+
 lint: $(STAMP)
 	$(BIN)/ruff check keras_seq2seq tests benchmarks
 	$(BIN)/ruff format --check keras_seq2seq tests benchmarks
@@ -38,4 +51,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix keras_seq2seq tests benchmarks
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(SERVING_VENV) build dist *.egg-info
