@@ -344,8 +344,8 @@ def export_model(
             (`ServingOpsError`).
 
     Example:
-    >>> export_model("runs/dates", "saved_models/dates")  # doctest: +SKIP
-    PosixPath('saved_models/dates/1')
+    >>> export_model("runs/dates", "exported/dates")  # doctest: +SKIP
+    PosixPath('exported/dates/1')
     """
     from keras_seq2seq.inference import load
     from keras_seq2seq.run_dir import resolve_model_dirs

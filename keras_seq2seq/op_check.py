@@ -170,7 +170,7 @@ def saved_model_op_types(path: str | Path) -> list[str]:
         FileNotFoundError: the directory or its `saved_model.pb` is missing.
 
     Example:
-    >>> saved_model_op_types("saved_models/dates/1")[:3]  # doctest: +SKIP
+    >>> saved_model_op_types("saved_models/dates/2")[:3]  # doctest: +SKIP
     ['AddV2', 'All', 'Any']
     """
     message = _read_saved_model(Path(path))
@@ -187,7 +187,7 @@ def tf_text_attribute_mismatches(path: str | Path) -> list[str]:
         Sorted list of `"Op: what is wrong"` strings (empty when every TF-Text node fits).
 
     Example:
-    >>> tf_text_attribute_mismatches("saved_models/dates/1")  # doctest: +SKIP
+    >>> tf_text_attribute_mismatches("saved_models/dates/2")  # doctest: +SKIP
     []
     """
     problems = set()
@@ -225,7 +225,7 @@ def check_saved_model_ops(path: str | Path, *, allowed: Iterable[str] = ()) -> l
         ServingOpsError: some ops are not available; the message lists them by reason.
 
     Example:
-    >>> "NormalizeUTF8" in check_saved_model_ops("saved_models/dates/1")  # doctest: +SKIP
+    >>> "NormalizeUTF8" in check_saved_model_ops("saved_models/dates/2")  # doctest: +SKIP
     True
     """
     path = Path(path)

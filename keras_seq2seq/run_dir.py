@@ -70,7 +70,7 @@ def resolve_run_dir(path: str | Path) -> Path:
 
     Example:
     >>> resolve_run_dir("saved_models/dates")  # doctest: +SKIP
-    PosixPath('saved_models/dates/1')
+    PosixPath('saved_models/dates/2')
     """
     path = Path(path)
     if not path.exists():
@@ -123,7 +123,7 @@ def resolve_model_dirs(path: str | Path) -> list[Path]:
 
     Example:
     >>> resolve_model_dirs("saved_models/dates")  # doctest: +SKIP
-    [PosixPath('saved_models/dates/1')]
+    [PosixPath('saved_models/dates/2')]
     """
     path = Path(path)
     if path.is_dir() and not (path / CONFIG_FILE).exists() and not (path / ENSEMBLE_FILE).exists():
