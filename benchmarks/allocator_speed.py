@@ -3,7 +3,7 @@
     python benchmarks/allocator_speed.py [--models translation-transformer,translation-rnn,g2p]
                                          [--batches 20] [--repeats 2]
 
-`keras-seq2seq train` on a CPU sets `TF_CPU_ALLOCATOR_USE_BFC=1` (`keras_seq2seq.cpu.
+`keras-seq2seq train` on a CPU sets `TF_CPU_ALLOCATOR_USE_BFC=1` (`keras_seq2seq.training.cpu.
 use_pooling_allocator`) unless the environment sets it. This measures what that changes: each
 row trains one model on the same random batches (fixed seed) with `fit`, in a fresh process
 with the variable set to 0 or 1, TensorFlow threads as `keras-seq2seq train` sets them; one
@@ -47,12 +47,12 @@ MODELS = {
 WORKER = r"""
 import json, sys, time
 spec = json.loads(sys.argv[1])
-from keras_seq2seq.cpu import configure_for_cpu_training
+from keras_seq2seq.training.cpu import configure_for_cpu_training
 configure_for_cpu_training()
 import keras, numpy as np, tensorflow as tf
 from keras_seq2seq.config import ModelConfig, TrainConfig
 from keras_seq2seq.models import build_model
-from keras_seq2seq.training import compile_model
+from keras_seq2seq.training.fit import compile_model
 keras.utils.set_random_seed(0)
 (source_size, target_size), (source_length, target_length) = spec["vocabulary"], spec["lengths"]
 model = build_model(ModelConfig(source_size, target_size, **spec["config"]))

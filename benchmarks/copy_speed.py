@@ -23,13 +23,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_seq2seq.config import ModelConfig, TextConfig, TrainConfig
-from keras_seq2seq.copying import CopyVocabulary
-from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset
 from keras_seq2seq.data.readers import read_pairs
 from keras_seq2seq.models import build_model
+from keras_seq2seq.models.copying import CopyVocabulary
 from keras_seq2seq.text.tokenizers import fit_tokenizer
-from keras_seq2seq.training import compile_model
+from keras_seq2seq.training.cpu import configure_for_cpu_training
+from keras_seq2seq.training.fit import compile_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/debian_descriptions.dev.tsv.gz"
 MODELS = {

@@ -134,7 +134,7 @@ def source_tokens(loaded, lines: list[str]) -> list[list[str]]:
 
 def write_conversion(run_dir: Path, sources: Path, output: Path) -> Path:
     """Writes `weights.npz`, `model.json` and `tokens.jsonl` for the CTranslate2 peer."""
-    from keras_seq2seq.run_dir import load_run
+    from keras_seq2seq.training.run_dir import load_run
 
     loaded = load_run(run_dir)
     output.mkdir(parents=True, exist_ok=True)

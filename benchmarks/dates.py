@@ -59,8 +59,8 @@ def main(argv=None) -> int:
     silence_tensorflow()
 
     from keras_seq2seq.data.datasets import load_dataset
-    from keras_seq2seq.inference import load
-    from keras_seq2seq.metrics import exact_match
+    from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.evaluation.metrics import exact_match
 
     translator = load(args.model)
     options = {} if args.min_score is None else {"min_score": args.min_score}

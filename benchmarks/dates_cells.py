@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     silence_tensorflow()
 
     from keras_seq2seq.data.datasets import dates
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decoding.translator import load
 
     translator = load(args.model)
     options = {"beam_width": args.beam_width}

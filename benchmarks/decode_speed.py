@@ -23,10 +23,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.inference import load
-from keras_seq2seq.metrics import exact_match
-from keras_seq2seq.recipes import load_pairs
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.evaluation.metrics import exact_match
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
+from keras_seq2seq.training.recipes import load_pairs
 
 
 def tutorial_loop(translator, texts: list[str]) -> list[str]:

@@ -54,7 +54,7 @@ def decode_in_fresh_process(saved_model: Path, inputs_file: Path, width: int, ou
 
 def check_agreement(members, version: Path, texts: list[str], scratch: Path) -> None:
     """Exits with an error unless the fresh-process ensemble equals the in-process one."""
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decoding.translator import load
 
     ensemble = load(members)
     check_file = scratch / "check.txt"
@@ -88,8 +88,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.model) < 2:
         parser.error("an ensemble needs at least two --model runs")
-    from keras_seq2seq.export import export_model
-    from keras_seq2seq.recipes import load_pairs
+    from keras_seq2seq.serving.export import export_model
+    from keras_seq2seq.training.recipes import load_pairs
 
     texts = list(dict.fromkeys(source for source, _ in load_pairs(args.dataset, args.split)))
     texts = texts[: args.num_inputs]

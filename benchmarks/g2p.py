@@ -7,7 +7,7 @@
                              [--units N] [--layers N]
 
 Trains one model (the LSTM-attention `rnn` recipe, or the `transformer` recipe, of
-`keras_seq2seq/recipes.py`) on the `train` split,
+`keras_seq2seq/training/recipes.py`) on the `train` split,
 picks the epoch with the best validation loss, and evaluates on the `test` split, which shares
 no word with training (all pronunciations of a word are on one side; a hypothesis equal to any
 of a word's pronunciations is correct, and PER uses the closest one). Prints a table with the
@@ -28,12 +28,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_seq2seq.averaging import CHECKPOINTS_DIR, average_checkpoints
-from keras_seq2seq.cpu import configure_for_cpu_training
-from keras_seq2seq.evaluation import evaluate
-from keras_seq2seq.inference import load
-from keras_seq2seq.recipes import load_pairs, resolve_settings
-from keras_seq2seq.training import train
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.evaluation.evaluate import evaluate
+from keras_seq2seq.training.averaging import CHECKPOINTS_DIR, average_checkpoints
+from keras_seq2seq.training.cpu import configure_for_cpu_training
+from keras_seq2seq.training.fit import train
+from keras_seq2seq.training.recipes import load_pairs, resolve_settings
 
 # Published word error rates on the current CMUdict without stress (cmusphinx/g2p-seq2seq,
 # README "Word error rate on CMU dictionary data sets").
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.ensemble_only and not (args.skip_training and args.ensemble):
         parser.error("--ensemble-only needs --skip-training and at least one --ensemble run")
-    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
+    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.training.cpu
     output = Path(args.output or f"runs/g2p-{args.dataset}-{args.architecture}")
     settings = resolve_settings(
         args.dataset,

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_seq2seq.losses import MaskedSparseCrossentropy
+from keras_seq2seq.training.losses import MaskedSparseCrossentropy
 
 SMOOTHING = 0.1
 

@@ -6,7 +6,7 @@ Shape: batch 64, T steps, 256 inputs → 256 units, all steps real (no padding);
 the sum of the outputs, and the gradients of the inputs and of all weights are computed.
 Every row runs in a fresh process (30 untimed iterations, then `--iterations` timed ones);
 rows are interleaved `--repeats` times and the median is shown with every run. TensorFlow
-rows use `keras_seq2seq.cpu.configure_cpu_threads()`; PyTorch uses 2 threads. Needs
+rows use `keras_seq2seq.training.cpu.configure_cpu_threads()`; PyTorch uses 2 threads. Needs
 `torch==2.13.0` for its row (`make bench-deps`).
 """
 
@@ -49,13 +49,13 @@ def run_pytorch(steps: int, iterations: int) -> float:
 
 
 def run_tensorflow(steps: int, iterations: int, stock: bool) -> float:
-    from keras_seq2seq.cpu import configure_cpu_threads
+    from keras_seq2seq.training.cpu import configure_cpu_threads
 
     configure_cpu_threads()
     import keras
     import tensorflow as tf
 
-    from keras_seq2seq.lstm import LSTM
+    from keras_seq2seq.models.lstm import LSTM
 
     layer = (keras.layers.LSTM if stock else LSTM)(UNITS, return_sequences=True)
     x = tf.random.normal([BATCH, steps, INPUTS])

@@ -72,8 +72,12 @@ def train_row(tree: Path, row: tuple, num_batches: int) -> float:
 
 GRAPH_DECODE = r"""
 import json, sys, time
-from keras_seq2seq.inference import load
-from keras_seq2seq.recipes import load_pairs
+try:  # the package layout since modules were grouped by job
+    from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.training.recipes import load_pairs
+except ImportError:  # an older checkout's flat layout
+    from keras_seq2seq.inference import load
+    from keras_seq2seq.recipes import load_pairs
 translator = load("saved_models/dates")
 texts = [s for s, _ in load_pairs("dates", "test")][: int(sys.argv[1])]
 rows = {}

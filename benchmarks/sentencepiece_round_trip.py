@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from keras_seq2seq.data.readers import read_pairs
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decoding.translator import load
     from keras_seq2seq.text.tokenizers import normalize_text
 
     tokenizer = load(args.model).source_tokenizer

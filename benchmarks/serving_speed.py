@@ -2,8 +2,8 @@
 
     python benchmarks/serving_speed.py [--model saved_models/dates] [--dataset dates]
 
-Exports `--model` with `keras_seq2seq.export.export_model` into a temporary directory, loads it
-with `tf.saved_model.load` (what a Python consumer of the SavedModel does; TF Serving runs the
+Exports `--model` with `keras_seq2seq.serving.export.export_model` into a temporary directory, loads
+it with `tf.saved_model.load` (what a Python consumer of the SavedModel does; TF Serving runs the
 same graph in C++) and times, in one run, on the same held-out inputs:
 
 - batch-1 latency (p50/p95 over `--latency-inputs` single-input calls, after a warm-up);
@@ -27,9 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.export import BEAM_SIGNATURE, SERVING_SIGNATURE, export_model
-from keras_seq2seq.inference import load
-from keras_seq2seq.recipes import load_pairs
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.serving.export import BEAM_SIGNATURE, SERVING_SIGNATURE, export_model
+from keras_seq2seq.training.recipes import load_pairs
 
 BATCH_SIZE = 64
 BEAM_WIDTH = 4

@@ -30,13 +30,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_seq2seq.config import RunConfig, TextConfig, TrainConfig
-from keras_seq2seq.cpu import configure_for_cpu_training
 from keras_seq2seq.data.pipeline import split_pairs
 from keras_seq2seq.data.readers import read_pairs
-from keras_seq2seq.evaluation import evaluate
-from keras_seq2seq.metrics import rouge
-from keras_seq2seq.run_dir import read_tokenizers
-from keras_seq2seq.training import train
+from keras_seq2seq.evaluation.evaluate import evaluate
+from keras_seq2seq.evaluation.metrics import rouge
+from keras_seq2seq.training.cpu import configure_for_cpu_training
+from keras_seq2seq.training.fit import train
+from keras_seq2seq.training.run_dir import read_tokenizers
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/debian_descriptions.dev.tsv.gz"
 
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--compare", action="append", default=[], help="another run directory")
     args = parser.parse_args(argv)
-    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
+    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.training.cpu
     source_text = dataclasses.replace(
         SOURCE, lowercase=args.lowercase, shared_vocabulary=args.shared_vocabulary
     )

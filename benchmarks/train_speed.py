@@ -27,7 +27,7 @@ of the machine's float32 matmul peak, measured in the same run (2048³ matmul, b
 With `--repeats N` every row is measured N times (rows interleaved, so a slow spell of the
 machine hits all of them) and the median run is shown. "vs PyTorch" is tokens/s over the
 PyTorch row of the same model, batch size and bucketing (its best thread setting; both are
-medians). TensorFlow threads: "tuned" = `keras_seq2seq.cpu.configure_cpu_threads()`
+medians). TensorFlow threads: "tuned" = `keras_seq2seq.training.cpu.configure_cpu_threads()`
 (one thread per op, one op per core) and `use_pooling_allocator()` (TensorFlow's pooling
 CPU allocator), what `keras-seq2seq train` uses on CPU; "default" = TensorFlow's own pools
 and allocator. "keras-stock-lstm": the same model with `keras.layers.LSTM`'s own
@@ -111,8 +111,8 @@ def make_batches(batch_size: int, bucket: bool, num_batches: int):
     """The benchmark batches as numpy arrays, and the vocabulary sizes."""
     from keras_seq2seq.config import TextConfig
     from keras_seq2seq.data.pipeline import encode_pairs, make_dataset
-    from keras_seq2seq.recipes import load_pairs
     from keras_seq2seq.text.tokenizers import fit_tokenizer
+    from keras_seq2seq.training.recipes import load_pairs
 
     pairs = load_pairs("cmudict", "train")[: batch_size * num_batches * 2]
     source = fit_tokenizer(TextConfig(tokenizer="char"), [s for s, _ in pairs])
@@ -184,7 +184,7 @@ def run_keras(
 
     from keras_seq2seq.config import ModelConfig, TrainConfig
     from keras_seq2seq.models import build_model, rnn
-    from keras_seq2seq.training import compile_model
+    from keras_seq2seq.training.fit import compile_model
 
     if stock_lstm:  # the starting point: keras.layers.LSTM's own CPU kernel
         rnn.LSTM = keras.layers.LSTM
@@ -231,7 +231,7 @@ def run_pytorch(batches, vocab, model, threads: int, precision: str) -> tuple[fl
 def worker(spec: dict) -> dict:
     framework, model_name = spec["framework"], spec["model"]
     if framework == "keras" and spec["threads"] == "tuned":
-        from keras_seq2seq.cpu import configure_cpu_threads, use_pooling_allocator
+        from keras_seq2seq.training.cpu import configure_cpu_threads, use_pooling_allocator
 
         use_pooling_allocator()
         configure_cpu_threads()

@@ -100,14 +100,14 @@ def identical(first: Path, second: Path) -> str:
 
 
 def export(run_dir: Path, work: Path, name: str) -> Path:
-    from keras_seq2seq.export import export_model
+    from keras_seq2seq.serving.export import export_model
 
     return export_model(run_dir, work / name, beam_width=4)
 
 
 def export_with_tree(tree: Path, run_dir: Path, work: Path) -> Path:
     """The same run exported by another checkout of the package (`--before`)."""
-    code = ("import sys; from keras_seq2seq.export import export_model; "
+    code = ("import sys; from keras_seq2seq.serving.export import export_model; "
             "print(export_model(sys.argv[1], sys.argv[2], beam_width=4))")  # fmt: skip
     # Run from the tree: `python -c` puts the working directory first on `sys.path`, ahead
     # of `PYTHONPATH` and of an editable install of this checkout.

@@ -32,7 +32,7 @@ WORKER = r"""
 import hashlib, json, sys, time
 import keras, numpy as np, tensorflow as tf
 from keras_seq2seq.config import ModelConfig
-from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.search import decode
 from keras_seq2seq.models import build_model
 spec = json.loads(sys.argv[1])

@@ -91,8 +91,8 @@ def prepare_pieces(splits, run_dir: Path, args) -> None:
     Writes `RUN_DIR/source_spm.model` (and the vocabularies) for the peers, the same model
     `train` learns from the same training split.
     """
-    from keras_seq2seq.run_dir import save_tokenizers
     from keras_seq2seq.text.tokenizers import fit_tokenizer
+    from keras_seq2seq.training.run_dir import save_tokenizers
 
     train_pairs = splits["train"]
     texts = [pair[0] for pair in train_pairs] + [pair[1] for pair in train_pairs]
@@ -103,7 +103,7 @@ def prepare_pieces(splits, run_dir: Path, args) -> None:
 
 def train_model(splits, output: Path, args) -> float:
     from keras_seq2seq.config import TrainConfig
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     recipe = RECIPES[args.architecture]
     text = text_config(args)
@@ -145,11 +145,11 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     silence_tensorflow()
-    from keras_seq2seq.cpu import configure_for_cpu_training
+    from keras_seq2seq.training.cpu import configure_for_cpu_training
 
     configure_for_cpu_training()
     from keras_seq2seq.data.readers import read_pairs
-    from keras_seq2seq.evaluation import evaluate
+    from keras_seq2seq.evaluation.evaluate import evaluate
 
     name = Path(args.data).name.split(".")[0]
     output = Path(args.output or f"runs/translation-{name}-{args.architecture}")

@@ -32,9 +32,9 @@ from keras_seq2seq.config import (
     WORDPIECE_LEARNERS,
 )
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
-from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.decoding.options import DecodeOptions
+from keras_seq2seq.decoding.output_check import check_output_pattern
 from keras_seq2seq.errors import CountedWarning, RunDirectoryBusyError
-from keras_seq2seq.output_check import check_output_pattern
 from keras_seq2seq.quiet import show_tensorflow_logs, silence_tensorflow
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -491,7 +491,7 @@ def _add_translate(subparsers) -> None:
 
 
 def _add_evaluate(subparsers) -> None:
-    from keras_seq2seq.metrics import METRIC_NAMES
+    from keras_seq2seq.evaluation.metrics import METRIC_NAMES
 
     p = subparsers.add_parser(
         "evaluate",
@@ -580,7 +580,7 @@ def _add_plot_attention(subparsers) -> None:
 
 
 def _add_export(subparsers) -> None:
-    from keras_seq2seq.export import DEFAULT_BEAM_WIDTH, DEFAULT_MAX_BEAM_WIDTH
+    from keras_seq2seq.serving.export import DEFAULT_BEAM_WIDTH, DEFAULT_MAX_BEAM_WIDTH
 
     p = subparsers.add_parser(
         "export",
@@ -657,8 +657,8 @@ def _add_score(subparsers) -> None:
 
 def _run_score(args: argparse.Namespace) -> int:
     from keras_seq2seq.data.readers import read_pairs
-    from keras_seq2seq.inference import load
-    from keras_seq2seq.scoring import score_pairs
+    from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.evaluation.scoring import score_pairs
 
     check_input_file("--data", args.data)
     pairs = read_pairs(
@@ -688,7 +688,7 @@ def _add_average(subparsers) -> None:
 
 
 def _run_average(args: argparse.Namespace) -> int:
-    from keras_seq2seq.averaging import average_checkpoints
+    from keras_seq2seq.training.averaging import average_checkpoints
 
     check_output_directory("--output", args.output)
     try:
@@ -715,7 +715,7 @@ def _add_info(subparsers) -> None:
 def _run_info(args: argparse.Namespace) -> int:
     import json
 
-    from keras_seq2seq.model_card import format_model_card, model_card
+    from keras_seq2seq.serving.model_card import format_model_card, model_card
 
     card = model_card(args.model)
     print(json.dumps(card, indent=1, ensure_ascii=False) if args.json else format_model_card(card))
@@ -808,7 +808,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def _configure_threads(intra_op_threads: int) -> None:
-    from keras_seq2seq.cpu import configure_for_cpu_training, use_pooling_allocator
+    from keras_seq2seq.training.cpu import configure_for_cpu_training, use_pooling_allocator
 
     use_pooling_allocator()
     if not intra_op_threads:
@@ -820,7 +820,7 @@ def _configure_threads(intra_op_threads: int) -> None:
         warnings.warn(
             "TensorFlow already runs in this process, so its thread pools stay as they "
             "are and --intra-op-threads has no effect; call "
-            "keras_seq2seq.cpu.configure_cpu_threads() at the start of the program.",
+            "keras_seq2seq.training.cpu.configure_cpu_threads() at the start of the program.",
             stacklevel=2,
         )
 
@@ -828,10 +828,10 @@ def _configure_threads(intra_op_threads: int) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from keras_seq2seq.distribute import get_strategy
     from keras_seq2seq.progress import Progress
-    from keras_seq2seq.recipes import is_builtin, load_pairs, resolve_settings
-    from keras_seq2seq.training import default_verbosity, train
+    from keras_seq2seq.training.distribute import get_strategy
+    from keras_seq2seq.training.fit import default_verbosity, train
+    from keras_seq2seq.training.recipes import is_builtin, load_pairs, resolve_settings
 
     check_output_directory("--output", args.output)
     check_input_file("--validation-data", args.validation_data)
@@ -895,8 +895,8 @@ def _skip_graph_optimization() -> None:
 
 
 def _run_translate(args: argparse.Namespace) -> int:
-    from keras_seq2seq.decode_options import DecodeOptions
-    from keras_seq2seq.streaming import format_result, translate_file
+    from keras_seq2seq.decoding.options import DecodeOptions
+    from keras_seq2seq.decoding.streaming import format_result, translate_file
 
     options = DecodeOptions(**_decode_options(args))
     if args.texts and args.input:
@@ -904,13 +904,13 @@ def _run_translate(args: argparse.Namespace) -> int:
     check_input_file("--input", args.input)
     check_output_file("--output", args.output)
     if args.model[0].startswith(("http://", "https://")):  # served by TF Serving (REST)
-        from keras_seq2seq.serving import RestTranslator
+        from keras_seq2seq.serving.client import RestTranslator
 
         if len(args.model) > 1:
             raise ValueError("An ensemble is decoded in process: give model directories.")
         translator = RestTranslator(args.model[0])
     else:
-        from keras_seq2seq.inference import load
+        from keras_seq2seq.decoding.translator import load
 
         if len(args.texts) in range(1, FEW_TEXTS):
             _skip_graph_optimization()
@@ -941,15 +941,15 @@ def _write_lines(lines: list[str], output: str | None) -> None:
 def _run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from keras_seq2seq.decode_options import DecodeOptions
-    from keras_seq2seq.evaluation import (
+    from keras_seq2seq.decoding.options import DecodeOptions
+    from keras_seq2seq.evaluation.evaluate import (
         evaluate,
         format_report,
         recorded_evaluation_path,
         write_hypotheses,
         write_report,
     )
-    from keras_seq2seq.recipes import load_pairs
+    from keras_seq2seq.training.recipes import load_pairs
 
     if args.record and len(args.model) > 1:
         raise ValueError(
@@ -972,7 +972,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         seed=args.data_seed,
         allow_empty_targets=args.allow_empty_targets,
     )
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decoding.translator import load
 
     report = evaluate(
         args.model[0] if len(args.model) == 1 else load(args.model),
@@ -999,7 +999,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_plot_attention(args: argparse.Namespace) -> int:
-    from keras_seq2seq.plotting import plot_attention
+    from keras_seq2seq.evaluation.plotting import plot_attention
 
     check_output_file("--output", args.output)
     plot_attention(args.model, args.text, _decode_options(args), output=args.output)
@@ -1008,9 +1008,9 @@ def _run_plot_attention(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from keras_seq2seq.export import export_model
-    from keras_seq2seq.op_check import check_saved_model_ops
-    from keras_seq2seq.serving import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
+    from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
+    from keras_seq2seq.serving.export import export_model
+    from keras_seq2seq.serving.op_check import check_saved_model_ops
 
     if args.check:
         if args.model or args.output:

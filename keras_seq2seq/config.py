@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from keras_seq2seq.output_check import OUTPUT_CHECKS, check_output_pattern
+from keras_seq2seq.decoding.output_check import OUTPUT_CHECKS, check_output_pattern
 from keras_seq2seq.validation import (
     check_bool,
     check_choice,
@@ -111,7 +111,7 @@ class ModelConfig(_JsonMixin):
         num_layers: int. Layers in the encoder and in the decoder. Defaults to `1`.
         dropout: float. Dropout rate. Defaults to `0.0`.
         copy_attention: bool. Copy attention (pointer-generator): outputs can copy source
-            tokens, also ones outside the target vocabulary (`keras_seq2seq.copying`).
+            tokens, also ones outside the target vocabulary (`keras_seq2seq.models.copying`).
             Defaults to `False`.
         coverage_loss: float. Weight of the coverage loss of copy attention (0 for none).
             Defaults to `0.0`.
@@ -249,7 +249,7 @@ class TextConfig(_JsonMixin):
             `"sentencepiece"`.
         output_pattern: str or None. Target side only: an RE2 regular expression that a whole
             output must match, or the output is refused (left empty, `accepted=False`); see
-            `keras_seq2seq.output_check`. Defaults to `None` (no pattern).
+            `keras_seq2seq.decoding.output_check`. Defaults to `None` (no pattern).
         output_check: str or None. Target side only: `"calendar"` refuses outputs that are
             not an existing date `YYYY-MM-DD`. Defaults to `None` (no check).
 
@@ -292,7 +292,7 @@ class TextConfig(_JsonMixin):
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(_JsonMixin):
-    """Optimisation settings for `keras_seq2seq.training.train`.
+    """Optimisation settings for `keras_seq2seq.training.fit.train`.
 
     Args:
         epochs: int. Number of passes over the training data. Defaults to `10`.
@@ -316,7 +316,7 @@ class TrainConfig(_JsonMixin):
             The output layer and the loss stay float32; translating and exporting use
             float32 either way. Defaults to `False`.
         lr_schedule: str. `"constant"`, `"inverse_sqrt"` (the Transformer schedule),
-            `"exponential"` or `"plateau"`; see `keras_seq2seq.schedules`. Defaults to
+            `"exponential"` or `"plateau"`; see `keras_seq2seq.training.schedules`. Defaults to
             `"constant"`.
         warmup_steps: int >= 0. Steps of linear learning-rate warmup. Defaults to `0`.
         decay_rate: float in (0, 1). Factor of `"exponential"` (per `decay_steps`) and
@@ -331,7 +331,7 @@ class TrainConfig(_JsonMixin):
         keep_checkpoints: int >= 0. Keep the weights of the last this many epochs in
             `RUN_DIR/checkpoints/`, for `keras-seq2seq average` (0 = none). Defaults to `0`.
         time_budget_minutes: float >= 0. Stop after the last epoch that fits in this many
-            minutes of training (`keras_seq2seq.callbacks.TimeBudget`; 0 = no budget).
+            minutes of training (`keras_seq2seq.training.callbacks.TimeBudget`; 0 = no budget).
             Defaults to `0`.
         jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
             shape, and length-bucketed batches have many shapes, so this is slower in most

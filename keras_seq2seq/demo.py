@@ -12,7 +12,7 @@ import sys
 import time
 
 from keras_seq2seq.quiet import show_tensorflow_logs, silence_tensorflow
-from keras_seq2seq.recipes import load_pairs, resolve_settings
+from keras_seq2seq.training.recipes import load_pairs, resolve_settings
 
 EXAMPLES = (
     "March 3, 2021",
@@ -30,7 +30,7 @@ def train_dates(
     output: str, *, epochs: int | None = None, max_examples: int | None = None, verbose=2
 ):
     """Trains the dates recipe into `output` and returns the TrainResult."""
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     settings = resolve_settings("dates", {"train": {"epochs": epochs, "patience": 3}})
     return train(
@@ -56,12 +56,12 @@ def main(argv=None) -> int:
         show_tensorflow_logs()  # undo the package's default level, before TensorFlow loads
     else:
         silence_tensorflow()  # before TensorFlow is imported
-    from keras_seq2seq.cpu import configure_for_cpu_training
+    from keras_seq2seq.training.cpu import configure_for_cpu_training
 
-    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.cpu
+    configure_for_cpu_training()  # before TensorFlow runs anything: see keras_seq2seq.training.cpu
 
-    from keras_seq2seq.inference import load
-    from keras_seq2seq.metrics import exact_match
+    from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.evaluation.metrics import exact_match
 
     started = time.perf_counter()
     result = train_dates(args.output, epochs=args.epochs, max_examples=args.max_examples)

@@ -233,7 +233,7 @@ def filtered_stderr() -> Iterator[None]:
 
     Example:
     >>> with filtered_stderr():
-    ...     import keras_seq2seq.training  # doctest: +SKIP
+    ...     import keras_seq2seq.training.fit  # doctest: +SKIP
     """
     level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     wanted = (

@@ -23,7 +23,7 @@ def reverse_pairs(count: int, seed: int, max_len: int = 6) -> list[tuple[str, st
 def reverse_run(tmp_path_factory):
     """A small char model trained to reverse strings (shared by the slow tests)."""
     from keras_seq2seq.config import TrainConfig
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     run_dir = tmp_path_factory.mktemp("reverse")
     result = train(
@@ -41,7 +41,7 @@ def reverse_run(tmp_path_factory):
 def tiny_run(tmp_path_factory):
     """A run directory of a tiny, barely trained char model (one epoch): for loading and I/O."""
     from keras_seq2seq.config import TrainConfig
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     run_dir = tmp_path_factory.mktemp("tiny") / "run"
     train(

@@ -13,19 +13,19 @@ import keras_seq2seq
 from keras_seq2seq.quiet import is_noise
 
 PUBLIC = {
-    "train": "keras_seq2seq.training",
-    "load": "keras_seq2seq.inference",
-    "Translator": "keras_seq2seq.inference",
-    "DecodeOptions": "keras_seq2seq.decode_options",
+    "train": "keras_seq2seq.training.fit",
+    "load": "keras_seq2seq.decoding.translator",
+    "Translator": "keras_seq2seq.decoding.translator",
+    "DecodeOptions": "keras_seq2seq.decoding.options",
     "ModelConfig": "keras_seq2seq.config",
     "TextConfig": "keras_seq2seq.config",
     "TrainConfig": "keras_seq2seq.config",
     "read_pairs": "keras_seq2seq.data.readers",
     "load_dataset": "keras_seq2seq.data.datasets",
-    "evaluate": "keras_seq2seq.evaluation",
-    "export_model": "keras_seq2seq.export",
-    "score_pairs": "keras_seq2seq.scoring",
-    "average_checkpoints": "keras_seq2seq.averaging",
+    "evaluate": "keras_seq2seq.evaluation.evaluate",
+    "export_model": "keras_seq2seq.serving.export",
+    "score_pairs": "keras_seq2seq.evaluation.scoring",
+    "average_checkpoints": "keras_seq2seq.training.averaging",
 }
 
 

@@ -14,11 +14,11 @@ import tensorflow as tf
 from keras import layers
 
 from keras_seq2seq.config import ModelConfig, TrainConfig
-from keras_seq2seq.evaluation import evaluate
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.evaluation.evaluate import evaluate
 from keras_seq2seq.models import Architecture, get_architecture, register_architecture
-from keras_seq2seq.training import train
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.training.fit import train
 from tests.conftest import reverse_pairs
 from tests.test_export import _b64, _decoded, serve_in_fresh_process
 

@@ -289,7 +289,7 @@ def test_help_version_and_usage_errors_do_not_import_tensorflow():
 def test_help_names_its_placeholders_and_tells_true_defaults():
     import re
 
-    from keras_seq2seq.export import DEFAULT_BEAM_WIDTH
+    from keras_seq2seq.serving.export import DEFAULT_BEAM_WIDTH
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices

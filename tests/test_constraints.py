@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_seq2seq.decode_options import DecodeOptions
 from keras_seq2seq.decoding import beam_search, greedy_search
 from keras_seq2seq.decoding.constraints import blocked_tokens, coverage_penalty, no_repeat_ngram_fn
+from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.search import decode
 
 PAD, START, END, A, B, C = range(6)

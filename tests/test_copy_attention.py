@@ -1,4 +1,4 @@
-"""Tests for copy attention (keras_seq2seq.copying, models.copy_generator) and replace_unknown."""
+"""Tests for copy attention (models.copying, models.copy_generator) and replace_unknown."""
 
 import random
 
@@ -7,18 +7,18 @@ import pytest
 import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig, RunConfig, TextConfig, TrainConfig
-from keras_seq2seq.copying import CopyVocabulary
-from keras_seq2seq.decode_options import DecodeOptions
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import Translator, load
+from keras_seq2seq.decoding.options import DecodeOptions
+from keras_seq2seq.decoding.translator import Translator, load
+from keras_seq2seq.evaluation.scoring import score_pairs
 from keras_seq2seq.models import Ensemble, build_model
 from keras_seq2seq.models.copy_generator import CopyGenerator
-from keras_seq2seq.op_check import check_saved_model_ops
-from keras_seq2seq.scoring import score_pairs
+from keras_seq2seq.models.copying import CopyVocabulary
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.serving.op_check import check_saved_model_ops
 from keras_seq2seq.text.tokenizers import WordTokenizer
 from keras_seq2seq.text.vocabulary import END_ID, PAD_ID, RESERVED_TOKENS, UNK_ID
 from keras_seq2seq.text.wordpiece import WordPieceTokenizer
-from keras_seq2seq.training import train
+from keras_seq2seq.training.fit import train
 from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 TARGET_WORDS = ["tools", "for", "audio", "video", "library"]

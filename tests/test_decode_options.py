@@ -1,4 +1,4 @@
-"""Tests for keras_seq2seq.decode_options: one validated description of how to decode."""
+"""Tests for keras_seq2seq.decoding.options: one validated description of how to decode."""
 
 import dataclasses
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.decoding.options import DecodeOptions
 
 
 def test_defaults_are_greedy_search():
@@ -87,7 +87,7 @@ def test_coerce_takes_options_dicts_or_keywords():
 
 def test_importing_the_options_does_not_import_tensorflow():
     code = (
-        "import sys; from keras_seq2seq.decode_options import DecodeOptions; "
+        "import sys; from keras_seq2seq.decoding.options import DecodeOptions; "
         "DecodeOptions(beam_width=2); print('tensorflow' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -44,7 +44,7 @@ def _run_worker(run_dir: str, output: str, strategy: str) -> None:
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
     from keras_seq2seq.config import TrainConfig
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
     from tests.conftest import reverse_pairs
 
     step_losses: list[float] = []
@@ -194,7 +194,7 @@ def test_mirrored_strategy_trains_like_no_strategy(tmp_path):
     import keras
 
     from keras_seq2seq.config import TrainConfig
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
     from tests.conftest import reverse_pairs
 
     class Record(keras.callbacks.Callback):
@@ -227,7 +227,7 @@ def test_batch_must_cover_every_replica(tmp_path, monkeypatch):
     import tensorflow as tf
 
     from keras_seq2seq.config import TrainConfig
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     strategy = tf.distribute.get_strategy()
     monkeypatch.setattr(type(strategy), "num_replicas_in_sync", property(lambda self: 4))
@@ -240,7 +240,7 @@ def test_batch_must_cover_every_replica(tmp_path, monkeypatch):
 def test_get_strategy_names():
     import tensorflow as tf
 
-    from keras_seq2seq.distribute import get_strategy
+    from keras_seq2seq.training.distribute import get_strategy
 
     default = tf.distribute.get_strategy()
     assert get_strategy() is default
@@ -266,7 +266,7 @@ def test_get_strategy_names():
     ],
 )
 def test_multi_worker_needs_tf_config(monkeypatch, tf_config, match):
-    from keras_seq2seq import distribute
+    from keras_seq2seq.training import distribute
 
     monkeypatch.setattr(distribute, "_multi_worker_strategy", None)
     if tf_config is None:
@@ -289,7 +289,7 @@ def _fake_strategy(cluster: dict, task_type: str, task_id: int, reduce=None):
 def test_chief_and_worker_dirs():
     import tensorflow as tf
 
-    from keras_seq2seq.distribute import is_chief, num_workers, worker_dir
+    from keras_seq2seq.training.distribute import is_chief, num_workers, worker_dir
 
     workers = {"worker": ["h:1", "h:2"]}
     with_chief = {"chief": ["h:0"], "worker": ["h:1", "h:2"]}
@@ -307,8 +307,8 @@ def test_chief_and_worker_dirs():
 
 def test_vocabularies_do_not_depend_on_data_order():
     from keras_seq2seq.config import TextConfig
-    from keras_seq2seq.distribute import data_fingerprint
     from keras_seq2seq.text.tokenizers import fit_tokenizer
+    from keras_seq2seq.training.distribute import data_fingerprint
     from tests.conftest import reverse_pairs
 
     pairs = reverse_pairs(200, seed=0)
@@ -327,7 +327,7 @@ def test_vocabularies_do_not_depend_on_data_order():
 def test_workers_with_different_data_are_refused():
     import tensorflow as tf
 
-    from keras_seq2seq.distribute import check_same_data
+    from keras_seq2seq.training.distribute import check_same_data
 
     def reduce(op, value, axis):  # as if the other worker's hash were 1 higher
         return value + 1 if op == tf.distribute.ReduceOp.MEAN else value
@@ -368,7 +368,7 @@ def test_training_model_saves_and_builds_for_distribution(tmp_path):
     import keras
     import tensorflow as tf
 
-    from keras_seq2seq.distribute import TrainingModel, prepare_model
+    from keras_seq2seq.training.distribute import TrainingModel, prepare_model
 
     inputs = keras.Input((3,))
     model = TrainingModel(inputs, keras.layers.Dense(2)(inputs), name="m")

@@ -6,14 +6,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq2seq.averaging import average_checkpoints, checkpoint_files
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import TrainConfig
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.evaluation.scoring import score_pairs
 from keras_seq2seq.models import Ensemble
-from keras_seq2seq.scoring import score_pairs
-from keras_seq2seq.training import train
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.training.averaging import average_checkpoints, checkpoint_files
+from keras_seq2seq.training.fit import train
 from tests.conftest import reverse_pairs
 from tests.test_export import _b64, _decoded, serve_in_fresh_process
 

@@ -1,4 +1,4 @@
-"""Tests for evaluation.py, callbacks.py, plotting.py and the evaluate / plot-attention CLI."""
+"""Tests for evaluation.evaluate, training.callbacks, evaluation.plotting and their CLI."""
 
 import json
 import os
@@ -7,11 +7,11 @@ from pathlib import Path
 import keras
 import pytest
 
-from keras_seq2seq.callbacks import DecodedMetricsCallback
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import ModelConfig, RunConfig, TextConfig, TrainConfig
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset
-from keras_seq2seq.evaluation import (
+from keras_seq2seq.decoding.translator import Translator, load
+from keras_seq2seq.evaluation.evaluate import (
     check_metrics,
     default_metrics,
     evaluate,
@@ -21,12 +21,12 @@ from keras_seq2seq.evaluation import (
     write_hypotheses,
     write_report,
 )
-from keras_seq2seq.inference import Translator, load
+from keras_seq2seq.evaluation.plotting import attention_tokens, plot_attention
 from keras_seq2seq.models import build_seq2seq
-from keras_seq2seq.plotting import attention_tokens, plot_attention
-from keras_seq2seq.recipes import load_pairs
 from keras_seq2seq.text.tokenizers import fit_tokenizer
-from keras_seq2seq.training import compile_model
+from keras_seq2seq.training.callbacks import DecodedMetricsCallback
+from keras_seq2seq.training.fit import compile_model
+from keras_seq2seq.training.recipes import load_pairs
 from tests.conftest import reverse_pairs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -280,7 +280,7 @@ def test_callback_logs_into_history_for_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_train_with_decoded_metrics_pairs(tmp_path):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     seen = {}
     recorder = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.update(logs))
@@ -302,8 +302,8 @@ def test_train_with_decoded_metrics_pairs(tmp_path):
 def test_time_budget_stops_after_the_last_epoch_that_fits(monkeypatch):
     import numpy as np
 
-    from keras_seq2seq import callbacks as callbacks_module
-    from keras_seq2seq.callbacks import TimeBudget
+    from keras_seq2seq.training import callbacks as callbacks_module
+    from keras_seq2seq.training.callbacks import TimeBudget
 
     clock = [0.0]
     monkeypatch.setattr(callbacks_module.time, "perf_counter", lambda: clock[0])

@@ -15,13 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_seq2seq import op_check as op_check_lib
 from keras_seq2seq.cli import main
-from keras_seq2seq.export import export_model, next_version
-from keras_seq2seq.inference import Hypothesis, load
-from keras_seq2seq.op_check import ServingOpsError, check_saved_model_ops, saved_model_op_types
-from keras_seq2seq.run_dir import RUN_FILES
-from keras_seq2seq.serving import (
+from keras_seq2seq.decoding.translator import Hypothesis, load
+from keras_seq2seq.serving import op_check as op_check_lib
+from keras_seq2seq.serving.client import (
     BEAM_SIGNATURE,
     SERVING_SIGNATURE,
     RestTranslator,
@@ -33,6 +30,13 @@ from keras_seq2seq.serving import (
     parse_predict_response,
     predict_url,
 )
+from keras_seq2seq.serving.export import export_model, next_version
+from keras_seq2seq.serving.op_check import (
+    ServingOpsError,
+    check_saved_model_ops,
+    saved_model_op_types,
+)
+from keras_seq2seq.training.run_dir import RUN_FILES
 from tests.conftest import reverse_pairs
 
 TEXTS = [source for source, _ in reverse_pairs(200, seed=7)]
@@ -480,7 +484,7 @@ def test_op_check_compares_tf_text_attributes(tmp_path):
 
 
 def test_tf_text_signatures_are_those_stock_serving_links():
-    from keras_seq2seq.tf_text_serving_ops import TF_TEXT_OP_ATTRS, TF_TEXT_VERSION
+    from keras_seq2seq.serving.tf_text_ops import TF_TEXT_OP_ATTRS, TF_TEXT_VERSION
 
     assert TF_TEXT_VERSION == "2.20.0"
     needed = {"NormalizeUTF8", "WordpieceTokenizeWithOffsets", "SentencepieceOp",
@@ -786,7 +790,7 @@ def test_parse_grpc_response():
 
 REST_WITHOUT_TENSORFLOW = r"""
 import http.server, json, sys, threading
-from keras_seq2seq.serving import RestTranslator
+from keras_seq2seq.serving.client import RestTranslator
 
 class Reply(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_seq2seq.lstm import LSTM, _uses_fast_kernel, lstm_sequence
+from keras_seq2seq.models.lstm import LSTM, _uses_fast_kernel, lstm_sequence
 
 
 def _pair(units, **kwargs):

@@ -1,4 +1,4 @@
-"""Tests for keras_seq2seq.metrics: hand-computed cases, and sacrebleu / rouge-score parity."""
+"""Tests for keras_seq2seq.evaluation.metrics: hand-computed cases, sacrebleu, rouge-score."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from keras_seq2seq import metrics
-from keras_seq2seq.metrics import (
+from keras_seq2seq.evaluation import metrics
+from keras_seq2seq.evaluation.metrics import (
     bleu,
     chrf,
     edit_distance,

@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq2seq import cpu
 from keras_seq2seq.config import ModelConfig, TrainConfig
-from keras_seq2seq.inference import load
+from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.models import build_seq2seq
-from keras_seq2seq.training import train
+from keras_seq2seq.training import cpu
+from keras_seq2seq.training.fit import train
 from tests.conftest import reverse_pairs
 
 pytestmark = pytest.mark.slow
@@ -123,7 +123,7 @@ def test_cpu_training_pools_tensorflow_memory_unless_told_not_to(given):
     # only the pooled case asserts them.
     code = (
         "import os\n"
-        "from keras_seq2seq.cpu import configure_for_cpu_training\n"
+        "from keras_seq2seq.training.cpu import configure_for_cpu_training\n"
         "import tensorflow as tf\n"
         "configure_for_cpu_training()\n"
         "tf.ones([1000, 1000])\n"
@@ -146,7 +146,7 @@ def test_cpu_training_pools_tensorflow_memory_unless_told_not_to(given):
 
 def test_configure_cpu_threads_sets_pools_and_fails_clearly_once_tensorflow_ran():
     code = (
-        "from keras_seq2seq.cpu import configure_cpu_threads\n"
+        "from keras_seq2seq.training.cpu import configure_cpu_threads\n"
         "import tensorflow as tf\n"
         "configure_cpu_threads(intra_op=1, inter_op=2)\n"
         "print(tf.config.threading.get_intra_op_parallelism_threads(),"
@@ -164,7 +164,7 @@ def test_configure_cpu_threads_sets_pools_and_fails_clearly_once_tensorflow_ran(
 
 
 def test_configure_cpu_threads_validates_counts():
-    from keras_seq2seq.cpu import configure_cpu_threads
+    from keras_seq2seq.training.cpu import configure_cpu_threads
 
     with pytest.raises(ValueError, match="intra_op"):
         configure_cpu_threads(intra_op=-1)

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig
-from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
 from keras_seq2seq.models import build_inference_models, build_seq2seq, states_per_layer
+from keras_seq2seq.training.losses import MaskedAccuracy, MaskedSparseCrossentropy
 
 VARIANTS = [
     {},

@@ -12,16 +12,16 @@ import tensorflow as tf
 
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import RunConfig, TextConfig
-from keras_seq2seq.errors import RefusalWarning
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
-from keras_seq2seq.output_check import (
+from keras_seq2seq.decoding.output_check import (
     calendar_dates,
     check_output_pattern,
     describe_output_check,
     passes_output_check,
 )
-from keras_seq2seq.recipes import resolve_settings
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.errors import RefusalWarning
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.training.recipes import resolve_settings
 from tests.conftest import reverse_pairs
 
 PATTERN = "[a-d]*"
@@ -236,7 +236,7 @@ def test_export_carries_the_pattern(runs, tmp_path):
 
 
 def test_month_lengths_table_matches_the_calendar_module():
-    from keras_seq2seq import output_check
+    from keras_seq2seq.decoding import output_check
 
     assert list(output_check._DAYS_IN_MONTH) == [
         calendar.monthrange(2023, month)[1] for month in range(1, 13)

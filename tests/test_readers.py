@@ -270,7 +270,7 @@ def test_write_pairs_refuses_jsonl(tmp_path):
 @pytest.mark.slow
 def test_a_tsv_with_empty_targets_teaches_refusals(tmp_path, capsys):
     from keras_seq2seq.cli import main
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decoding.translator import load
     from tests.conftest import reverse_pairs
 
     # Every other source starts with "x" and has an empty target: the model must answer nothing.

@@ -1,10 +1,10 @@
-"""Tests for keras_seq2seq.recipes: settings merged as flag > recipe > default."""
+"""Tests for keras_seq2seq.training.recipes: settings merged as flag > recipe > default."""
 
 import pytest
 
 from keras_seq2seq.cli import _train_overrides, build_parser
 from keras_seq2seq.config import TextConfig, TrainConfig
-from keras_seq2seq.recipes import RECIPES, resolve_settings
+from keras_seq2seq.training.recipes import RECIPES, resolve_settings
 
 
 def _cli_settings(*flags, dataset="dates"):

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keras_seq2seq.config import TextConfig, TrainConfig
+from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.errors import TruncationWarning
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
+from keras_seq2seq.serving.export import export_model
 from keras_seq2seq.text.tokenizers import fit_tokenizer, normalize_text
 from keras_seq2seq.text.vocabulary import END_ID, UNK_ID
-from keras_seq2seq.training import read_history, train
+from keras_seq2seq.training.fit import read_history, train
 from tests.conftest import reverse_pairs
 
 TINY_MODEL = {"units": 8, "embedding_dim": 4}

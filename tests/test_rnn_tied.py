@@ -9,11 +9,11 @@ import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig, TextConfig, TrainConfig
 from keras_seq2seq.data.readers import read_pairs
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
+from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.models import build_model
 from keras_seq2seq.models.layers import ReversibleEmbedding
-from keras_seq2seq.training import train
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.training.fit import train
 
 PAIRS = read_pairs(Path(__file__).parent / "data" / "ddtp_en_de_sample.tsv")
 

@@ -1,4 +1,4 @@
-"""Tests for keras_seq2seq.run_dir (lock, files) and keras_seq2seq.model_card."""
+"""Tests for keras_seq2seq.training.run_dir (lock, files) and keras_seq2seq.serving.model_card."""
 
 import json
 import os
@@ -12,9 +12,9 @@ import pytest
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import TrainConfig
 from keras_seq2seq.errors import RunDirectoryBusyError
-from keras_seq2seq.model_card import format_model_card, model_card, pairs_sha256
-from keras_seq2seq.run_dir import model_files, training_lock
-from keras_seq2seq.training import TrainingInterruptedError, read_history, train
+from keras_seq2seq.serving.model_card import format_model_card, model_card, pairs_sha256
+from keras_seq2seq.training.fit import TrainingInterruptedError, read_history, train
+from keras_seq2seq.training.run_dir import model_files, training_lock
 from tests.conftest import reverse_pairs
 
 
@@ -33,7 +33,7 @@ def test_one_trainer_per_run_directory(tmp_path):
 
 def test_a_killed_trainer_leaves_no_stuck_lock(tmp_path):
     code = (
-        "import sys, time; from pathlib import Path; from keras_seq2seq.run_dir import "
+        "import sys, time; from pathlib import Path; from keras_seq2seq.training.run_dir import "
         "training_lock\nwith training_lock(Path(sys.argv[1])):\n print('locked', flush=True); "
         "time.sleep(60)"
     )
@@ -100,8 +100,8 @@ def test_model_card_and_info(reverse_run, capsys):
 
 @pytest.mark.slow
 def test_export_writes_the_model_card(reverse_run, tmp_path):
-    from keras_seq2seq.evaluation import evaluate
-    from keras_seq2seq.export import export_model
+    from keras_seq2seq.evaluation.evaluate import evaluate
+    from keras_seq2seq.serving.export import export_model
 
     version = export_model(reverse_run.run_dir, tmp_path / "saved" / "reverse")
     card = json.loads((version / "model_card.json").read_text())
@@ -153,7 +153,7 @@ def _damaged_copy(tiny_run, tmp_path, **model_changes):
 def test_a_config_that_disagrees_with_the_weights_names_the_field(
     tiny_run, tmp_path, capsys, changes, match
 ):
-    from keras_seq2seq.inference import load
+    from keras_seq2seq.decoding.translator import load
 
     model = _damaged_copy(tiny_run, tmp_path, **changes)
     with pytest.raises(ValueError, match=match) as info:
@@ -168,7 +168,7 @@ def test_a_config_that_disagrees_with_the_weights_names_the_field(
 def test_a_corrupt_model_keras_says_corrupt(tiny_run, tmp_path, capsys):
     import zipfile
 
-    from keras_seq2seq.run_dir import load_run
+    from keras_seq2seq.training.run_dir import load_run
 
     model = _damaged_copy(tiny_run, tmp_path)
     archive = (model / "model.keras").read_bytes()

@@ -1,4 +1,4 @@
-"""Tests for keras_seq2seq.scoring: what each score means, in Python, the CLI and an export."""
+"""Tests for keras_seq2seq.evaluation.scoring: what each score means, in Python, CLI and export."""
 
 import numpy as np
 import pytest
@@ -6,9 +6,9 @@ import tensorflow as tf
 
 from keras_seq2seq.cli import main
 from keras_seq2seq.decoding.beam import length_penalty_factor
-from keras_seq2seq.export import build_serving_module
-from keras_seq2seq.inference import load
-from keras_seq2seq.scoring import PairScore, score_pairs
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.evaluation.scoring import PairScore, score_pairs
+from keras_seq2seq.serving.export import build_serving_module
 from keras_seq2seq.text.vocabulary import END_ID
 
 SOURCES = ["abc", "hgfe", "a", "bbac"]

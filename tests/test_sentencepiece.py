@@ -8,12 +8,12 @@ import tensorflow as tf
 
 from keras_seq2seq.config import TextConfig, TrainConfig
 from keras_seq2seq.data.readers import read_pairs
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
-from keras_seq2seq.op_check import TF_TEXT_SERVING_OPS, check_saved_model_ops, core_op_names
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.serving.op_check import TF_TEXT_SERVING_OPS, check_saved_model_ops, core_op_names
 from keras_seq2seq.text import RESERVED_TOKENS, SentencePieceTokenizer
 from keras_seq2seq.text.tokenizers import fit_tokenizer, normalize_text, tokenizer_from_vocabulary
-from keras_seq2seq.training import check_shared_vocabulary, train
+from keras_seq2seq.training.fit import check_shared_vocabulary, train
 from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 PAIRS = read_pairs(Path(__file__).parent / "data" / "ddtp_en_de_sample.tsv")

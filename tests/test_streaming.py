@@ -1,11 +1,11 @@
-"""Tests for keras_seq2seq.streaming: bounded-memory file translation in input order."""
+"""Tests for keras_seq2seq.decoding.streaming: bounded-memory file translation in input order."""
 
 import io
 
 import pytest
 
-from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
-from keras_seq2seq.streaming import count_lines, translate_file, translate_lines
+from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
+from keras_seq2seq.decoding.streaming import count_lines, translate_file, translate_lines
 
 
 class FakeTranslator:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from keras_seq2seq.config import TrainConfig
-from keras_seq2seq.inference import load
-from keras_seq2seq.run_dir import resolve_run_dir
-from keras_seq2seq.training import _checked_verbosity, default_verbosity, train
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.training.fit import _checked_verbosity, default_verbosity, train
+from keras_seq2seq.training.run_dir import resolve_run_dir
 from tests.conftest import reverse_pairs
 
 pytestmark = pytest.mark.slow
@@ -187,7 +187,7 @@ def test_min_score_refuses_low_scores_and_evaluate_suggests_one(reverse_run):
     import warnings
 
     from keras_seq2seq.errors import RefusalWarning
-    from keras_seq2seq.evaluation import evaluate
+    from keras_seq2seq.evaluation.evaluate import evaluate
 
     translator = load(reverse_run.run_dir)
     texts = [source for source, _ in reverse_pairs(60, seed=31)] + ["zzzzqqqqzzzz"]

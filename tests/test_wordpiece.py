@@ -15,15 +15,15 @@ import tensorflow as tf
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import TextConfig, TrainConfig
 from keras_seq2seq.data.readers import read_pairs
-from keras_seq2seq.export import export_model
-from keras_seq2seq.inference import load
-from keras_seq2seq.op_check import (
+from keras_seq2seq.decoding.translator import load
+from keras_seq2seq.serving.client import SERVING_SIGNATURE
+from keras_seq2seq.serving.export import export_model
+from keras_seq2seq.serving.op_check import (
     PYTHON_CALLBACK_OPS,
     TF_TEXT_SERVING_OPS,
     check_saved_model_ops,
     core_op_names,
 )
-from keras_seq2seq.serving import SERVING_SIGNATURE
 from keras_seq2seq.text import (
     RESERVED_TOKENS,
     UNK_ID,
@@ -243,7 +243,7 @@ def test_vocabulary_errors():
 
 @pytest.fixture(scope="module")
 def wordpiece_run(tmp_path_factory):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training.fit import train
 
     text = _config(150, max_length=24)
     return train(
@@ -295,7 +295,7 @@ def test_export_passes_op_check_and_runs_in_a_fresh_process(wordpiece_run, trans
 
 
 def test_cli_train_passes_tokenizer_and_vocab_size(monkeypatch, tmp_path, capsys):
-    import keras_seq2seq.training as training
+    import keras_seq2seq.training.fit as training
 
     seen = {}
 

@@ -1,10 +1,10 @@
 """Writes the op signatures of the installed tensorflow-text as a Python module.
 
-    python tools/dump_tf_text_ops.py keras_seq2seq/tf_text_serving_ops.py
+    python tools/dump_tf_text_ops.py keras_seq2seq/serving/tf_text_ops.py
 
 Run it in an environment with the TensorFlow / TF-Text release that stock TF Serving links
 (`tensorflow_serving/workspace.bzl`, `org_tensorflow_text`): the op check of
-`keras_seq2seq.op_check` compares every TF-Text node of an export against these signatures.
+`keras_seq2seq.serving.op_check` compares every TF-Text node of an export against these signatures.
 The ops are those registered by `import tensorflow_text` beyond plain TensorFlow.
 """
 

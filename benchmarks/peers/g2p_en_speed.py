@@ -106,9 +106,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(set(args.model)) < len(args.model):
         parser.error(f"--model names a run twice: {args.model}; give each run once")
-    from keras_seq2seq.inference import load
-    from keras_seq2seq.metrics import group_references
-    from keras_seq2seq.recipes import load_pairs
+    from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.evaluation.metrics import group_references
+    from keras_seq2seq.training.recipes import load_pairs
 
     words, references = group_references(load_pairs("cmudict", "test"))
     words, references = words[: args.num_words], references[: args.num_words]
@@ -151,7 +151,7 @@ def model_label(path: str, translator, width: int, batch_size: int) -> str:
 
 def print_table(labels, seconds, outputs, references) -> None:
     """Prints the markdown table: median words/s, each run's, ratio to the first row, WER/PER."""
-    from keras_seq2seq.evaluation import score_decoded
+    from keras_seq2seq.evaluation.evaluate import score_decoded
 
     words = len(references)
     rates = {label: [words / s for s in seconds[label]] for label in labels}

@@ -23,8 +23,8 @@ OpenNMT-py commands of `--onmt`:
    into text by the same transform (`--block-ngram-repeat N` adds its repeated n-gram
    blocking, as our `--no-repeat-ngram`; `--translate-only` scores an earlier run's last
    checkpoint again, without training);
-4. BLEU and chrF with keras-seq2seq's own sacrebleu call (`keras_seq2seq.metrics`), on the
-   same references as `benchmarks/translation.py`.
+4. BLEU and chrF with keras-seq2seq's own sacrebleu call
+   (`keras_seq2seq.evaluation.metrics`), on the same references as `benchmarks/translation.py`.
 
 Prints one table row.
 """
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
          *(["-block_ngram_repeat", str(blocking)] if blocking else [])],
         work / f"translate{suffix}.log",
     )  # fmt: skip
-    from keras_seq2seq.metrics import score_texts
+    from keras_seq2seq.evaluation.metrics import score_texts
 
     hypotheses = predictions.read_text("utf-8").splitlines()
     references = [[r] for r in (args.split / "test.tgt").read_text("utf-8").splitlines()]

@@ -11,9 +11,10 @@ install phonetisaurus`). This script runs under keras-seq2seq's environment:
    removed, as `load_dataset("cmudict", "train")` gives it) as a lexicon;
 2. `phonetisaurus train` (its default alignment and n-gram model);
 3. `phonetisaurus predict` for the test words (the best pronunciation of each), timed;
-4. scores with keras-seq2seq's scorer (`keras_seq2seq.evaluation.score_decoded`): WER (words
-   with any phone wrong, against every reference of the word) and PER (edit distance to the
-   closest reference), the numbers `benchmarks/g2p.py` prints for our models.
+4. scores with keras-seq2seq's scorer
+   (`keras_seq2seq.evaluation.evaluate.score_decoded`): WER (words with any phone wrong,
+   against every reference of the word) and PER (edit distance to the closest reference),
+   the numbers `benchmarks/g2p.py` prints for our models.
 
 Prints one table row.
 """
@@ -32,9 +33,9 @@ def main(argv=None) -> int:
     parser.add_argument("--phonetisaurus", default="/tmp/phon/bin/phonetisaurus")
     parser.add_argument("--output", type=Path, default=Path("runs/phonetisaurus-cmudict"))
     args = parser.parse_args(argv)
-    from keras_seq2seq.evaluation import score_decoded
-    from keras_seq2seq.metrics import group_references
-    from keras_seq2seq.recipes import load_pairs
+    from keras_seq2seq.evaluation.evaluate import score_decoded
+    from keras_seq2seq.evaluation.metrics import group_references
+    from keras_seq2seq.training.recipes import load_pairs
 
     args.output.mkdir(parents=True, exist_ok=True)
     lexicon, model = args.output / "train.lexicon", args.output / "model.fst"

@@ -11,7 +11,7 @@ with `[PAD]=0`:
 For a model with copy attention the inputs are `(source_ids, target_input_ids, copy_ids)`:
 `copy_ids` [B, S] maps each source position into the extended vocabulary, and
 `target_output_ids` holds extended ids where a target `[UNK]` is a copied source token
-(`keras_seq2seq.copying`).
+(`keras_seq2seq.models.copying`).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def encode_pairs(
         max_target_length: int. Target tokens kept (before [END]).
         warn: bool. Emit a `TruncationWarning` with the counts when anything was cut.
             Defaults to `True`.
-        copy: `keras_seq2seq.copying.CopyVocabulary` or None. For a model with copy
+        copy: `keras_seq2seq.models.copying.CopyVocabulary` or None. For a model with copy
             attention: adds the copy ids and extends the target ids. Defaults to `None`.
 
     Returns:

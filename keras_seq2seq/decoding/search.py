@@ -6,12 +6,12 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_seq2seq.decode_options import DecodeOptions
 from keras_seq2seq.decoding.beam import BeamResult, beam_search
 from keras_seq2seq.decoding.common import ReorderFn, StepFn, gather_rows
 from keras_seq2seq.decoding.constraints import no_repeat_ngram_fn
 from keras_seq2seq.decoding.greedy import greedy_search
 from keras_seq2seq.decoding.loop import LogProbsFn
+from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.sampling import sample_search
 
 

@@ -178,7 +178,7 @@ class Architecture(abc.ABC):
         if copy_ids is None:
             raise ValueError(
                 "This model has copy attention: pass the source's copy ids "
-                "(keras_seq2seq.copying.CopyVocabulary.copy_ids) with the source ids."
+                "(keras_seq2seq.models.copying.CopyVocabulary.copy_ids) with the source ids."
             )
         return tf.cast(copy_ids, tf.int32)
 
@@ -201,7 +201,7 @@ class Architecture(abc.ABC):
             source_ids: int32 `[B, S]`, right-padded with 0, [END] after each source.
             max_length: int. The most decoding steps that will follow (to size a cache).
             copy_ids: int32 `[B, S]` or None. A copying model's copy id of every source
-                position (`keras_seq2seq.copying.CopyVocabulary.copy_ids`); ignored by the
+                position (`keras_seq2seq.models.copying.CopyVocabulary.copy_ids`); ignored by the
                 others.
 
         Returns:

@@ -8,7 +8,7 @@ output, the attention context and the input embedding weighs the two:
 p(w) = p_gen · softmax(logits)[w] + (1 − p_gen) · Σ_{j : copy_id[j] = w} attention[j]
 ```
 
-over the extended vocabulary of `V + S` ids (`keras_seq2seq.copying`): id `V + j` is the
+over the extended vocabulary of `V + S` ids (`keras_seq2seq.models.copying`): id `V + j` is the
 source token first seen at position `j`, for tokens outside the target vocabulary. The layer
 works in log space and returns float32 log-probabilities (the training loss takes them with
 `from_log_probs=True`): the generated part is `log_softmax(logits) + log p_gen`, the copy mass

@@ -11,8 +11,8 @@
 
 Each recurrent layer contributes its states in order: LSTM `(h, c)`, GRU `(h,)`. Masks are
 right-padded (`[PAD]=0` at the end), which keeps the cuDNN kernels eligible on GPU. LSTMs are
-`keras_seq2seq.lstm.LSTM`: `keras.layers.LSTM` with a faster CPU training kernel (same weights
-and results; Keras's own cuDNN kernel on GPU).
+`keras_seq2seq.models.lstm.LSTM`: `keras.layers.LSTM` with a faster CPU training kernel (same
+weights and results; Keras's own cuDNN kernel on GPU).
 
 Options (`ModelConfig.options`): `embedding_dim`, `cell`, `bidirectional`, `attention`,
 `input_feeding` (Luong input feeding: `keras_seq2seq.models.input_feeding`; the decoder's
@@ -33,12 +33,12 @@ import tensorflow as tf
 from keras import layers
 
 from keras_seq2seq.config import ModelConfig
-from keras_seq2seq.distribute import TrainingModel
-from keras_seq2seq.lstm import LSTM
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.input_feeding import InputFeedingDecoder
 from keras_seq2seq.models.layers import ReversibleEmbedding
+from keras_seq2seq.models.lstm import LSTM
+from keras_seq2seq.training.distribute import TrainingModel
 from keras_seq2seq.validation import check_bool, check_choice, check_int
 
 ATTENTION_TYPES = ("dot", "additive", "none")

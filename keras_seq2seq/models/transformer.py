@@ -38,13 +38,13 @@ import tensorflow as tf
 from keras import layers, ops
 
 from keras_seq2seq.config import ModelConfig
-from keras_seq2seq.distribute import TrainingModel
 from keras_seq2seq.models.base import Architecture, register_architecture
 from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.layers import (
     ReversibleEmbedding,
     TokenAndPositionEmbedding,
 )
+from keras_seq2seq.training.distribute import TrainingModel
 from keras_seq2seq.validation import check_bool, check_int
 
 

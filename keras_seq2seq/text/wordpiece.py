@@ -4,7 +4,7 @@ Text is normalized and split into words and punctuation exactly as `WordTokenize
 each word is split into subword pieces by `tensorflow_text.WordpieceTokenizer` (greedy
 longest-match-first, BERT style): a piece that continues a word carries the `##` prefix
 (`"hablamos"` → `"habl"`, `"##amos"`). The graph uses TF core ops, `NormalizeUTF8` and
-`WordpieceTokenizeWithOffsets`, which stock TF Serving links (`keras_seq2seq.export`).
+`WordpieceTokenizeWithOffsets`, which stock TF Serving links (`keras_seq2seq.serving.export`).
 
 The vocabulary is learned with the BERT WordPiece learner shipped in tensorflow-text
 (`tensorflow_text.tools.wordpiece_vocab.wordpiece_tokenizer_learner_lib.learn`, the function

@@ -2,8 +2,9 @@
 
 `export_model` writes `OUTPUT_BASE/VERSION/`, the layout TF Serving polls: the SavedModel
 (`saved_model.pb`, `variables/`) plus a copy of the run directory's files (`config.json`, the two
-vocabularies and any tokenizer model files, `model.keras`), so `keras_seq2seq.inference.load`
-works on a version directory and Keras users keep the `.keras` artifact.
+vocabularies and any tokenizer model files, `model.keras`), so
+`keras_seq2seq.decoding.translator.load` works on a version directory and Keras users keep the
+`.keras` artifact.
 
 Signatures (method `tensorflow/serving/predict`):
 
@@ -19,7 +20,7 @@ Signatures (method `tensorflow/serving/predict`):
 - `score`: inputs `sources` and `targets` tf.string `[batch]` → `scores` float32 `[batch]`
   (total log-probability of each target, [END] included, given its source) and
   `mean_log_probs` float32 `[batch]` (the mean token log-probability, `scores / tokens`); see
-  `keras_seq2seq.scoring`. Older exports name that output `normalized_scores` (the same
+  `keras_seq2seq.evaluation.scoring`. Older exports name that output `normalized_scores` (the same
   values; re-export to rename it): "normalized score" now only means the GNMT-normalized
   decoding score of `beam_search`.
 
@@ -34,16 +35,16 @@ tensorflow_serving/servables/tensorflow/predict_util.cc) and fills the missing o
 parser (tensorflow_serving/util/json_tensor.cc) wants every named input of the signature in a
 columnar `"inputs"` object ("Missing named input"), and the row format (`"instances"`) batches
 every input along dimension 0, which cannot carry scalars; so `beam_search` over REST must use the
-columnar format and send all three inputs (`keras_seq2seq.serving` does). A model server older
-than SignatureDef defaults also needs all three; sending them always works. One graph serves every
-width from 1 to `max_beam_width` (default 16; a larger width fails with INVALID_ARGUMENT), and
+columnar format and send all three inputs (`keras_seq2seq.serving.client` does). A model server
+older than SignatureDef defaults also needs all three; sending them always works. One graph serves
+every width from 1 to `max_beam_width` (default 16; a larger width fails with INVALID_ARGUMENT), and
 width 1 equals greedy search. Length penalty and maximum output length are fixed at export time.
 
 Keras 3 variables are saved as the tf.Variables they wrap: saved through the Keras objects, a
 session-based loader such as TF Serving's fails with "Could not find variable"
 (keras-team/keras#20095); the tests run the signatures in a `tf.compat.v1.Session` to check it.
 
-The op audit (`check_saved_model_ops`) lives in `keras_seq2seq.op_check`.
+The op audit (`check_saved_model_ops`) lives in `keras_seq2seq.serving.op_check`.
 """
 
 from __future__ import annotations
@@ -55,16 +56,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from keras_seq2seq.decode_options import DecodeOptions
-from keras_seq2seq.model_card import (
+from keras_seq2seq.decoding.options import DecodeOptions
+from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
+from keras_seq2seq.serving.model_card import (
     EVALUATION_FILE,
     MODEL_CARD_FILE,
     TRAINING_FILE,
     model_card,
     write_json,
 )
-from keras_seq2seq.op_check import check_saved_model_ops
-from keras_seq2seq.serving import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
+from keras_seq2seq.serving.op_check import check_saved_model_ops
 from keras_seq2seq.validation import check_int
 
 DEFAULT_BEAM_WIDTH = 4
@@ -206,7 +207,7 @@ def _beam_signature(translator: Any, options: DecodeOptions, max_beam_width: int
 def _score_signature(translator: Any) -> Any:
     import tensorflow as tf
 
-    from keras_seq2seq.scoring import score_graph
+    from keras_seq2seq.evaluation.scoring import score_graph
 
     @tf.function(
         input_signature=[
@@ -237,7 +238,7 @@ def build_serving_module(
     """Builds the module and signature functions that `export_model` saves.
 
     Args:
-        translator: keras_seq2seq.inference.Translator.
+        translator: keras_seq2seq.decoding.translator.Translator.
         options: DecodeOptions or None. `beam_width` / `n_best` are the defaults of the
             `beam_search` inputs (4 and 1 unless given); `length_penalty`, `max_length` and
             `max_length_ratio` apply to both signatures. See `export_options`.
@@ -347,8 +348,8 @@ def export_model(
     >>> export_model("runs/dates", "exported/dates")  # doctest: +SKIP
     PosixPath('exported/dates/1')
     """
-    from keras_seq2seq.inference import load
-    from keras_seq2seq.run_dir import resolve_model_dirs
+    from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.training.run_dir import resolve_model_dirs
 
     paths = [model_path] if isinstance(model_path, (str, Path)) else list(model_path)
     run_dirs = [member for path in paths for member in resolve_model_dirs(path)]
@@ -379,7 +380,7 @@ def export_model(
 def _copy_model_files(run_dirs: list[Path], staging: Path) -> None:
     """The run directories' files beside the SavedModel (`members/N/` for an ensemble)."""
     from keras_seq2seq.config import RunConfig
-    from keras_seq2seq.run_dir import CONFIG_FILE, ENSEMBLE_FILE, model_files
+    from keras_seq2seq.training.run_dir import CONFIG_FILE, ENSEMBLE_FILE, model_files
 
     ensemble = len(run_dirs) > 1
     targets = [staging / "members" / str(i) if ensemble else staging for i in range(len(run_dirs))]

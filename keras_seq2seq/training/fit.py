@@ -1,8 +1,8 @@
 """Training: fit tokenizers, build the model, compile and run `model.fit` into a run directory.
 
-The run directory's layout is described in `keras_seq2seq.run_dir`. With
+The run directory's layout is described in `keras_seq2seq.training.run_dir`. With
 `strategy="multi-worker"` only the chief writes RUN_DIR; the other workers write the same files
-under `RUN_DIR/.worker-N/`, removed when training ends (see `keras_seq2seq.distribute`).
+under `RUN_DIR/.worker-N/`, removed when training ends (see `keras_seq2seq.training.distribute`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ from typing import Any, NamedTuple
 import keras
 import tensorflow as tf
 
-from keras_seq2seq import distribute
-from keras_seq2seq.averaging import CHECKPOINTS_DIR, KeepCheckpoints
-from keras_seq2seq.callbacks import DecodedMetricsCallback, TimeBudget
 from keras_seq2seq.config import (
     MONITORS,
     ModelConfig,
@@ -32,14 +29,18 @@ from keras_seq2seq.config import (
     TrainConfig,
     precision_policy,
 )
-from keras_seq2seq.copying import CopyVocabulary
-from keras_seq2seq.cpu import SpeedWarning, bfloat16_advice
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
-from keras_seq2seq.losses import MaskedAccuracy, MaskedSparseCrossentropy
-from keras_seq2seq.model_card import TRAINING_FILE, pairs_sha256, write_json
 from keras_seq2seq.models import get_architecture
+from keras_seq2seq.models.copying import CopyVocabulary
 from keras_seq2seq.progress import Progress
-from keras_seq2seq.run_dir import (
+from keras_seq2seq.serving.model_card import TRAINING_FILE, pairs_sha256, write_json
+from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
+from keras_seq2seq.training import distribute
+from keras_seq2seq.training.averaging import CHECKPOINTS_DIR, KeepCheckpoints
+from keras_seq2seq.training.callbacks import DecodedMetricsCallback, TimeBudget
+from keras_seq2seq.training.cpu import SpeedWarning, bfloat16_advice
+from keras_seq2seq.training.losses import MaskedAccuracy, MaskedSparseCrossentropy
+from keras_seq2seq.training.run_dir import (
     BACKUP_DIR,
     CONFIG_FILE,
     HISTORY_FILE,
@@ -50,8 +51,7 @@ from keras_seq2seq.run_dir import (
     save_tokenizers,
     training_lock,
 )
-from keras_seq2seq.schedules import make_learning_rate, plateau_callback
-from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
+from keras_seq2seq.training.schedules import make_learning_rate, plateau_callback
 
 
 class TrainResult(NamedTuple):
@@ -384,7 +384,7 @@ def _train_into(
 def _record_training(
     write_dir: Path, job: _Job, history: dict, data_source: str | None, seconds: float
 ) -> None:
-    """Writes `training.json` for the model card (see `keras_seq2seq.model_card`)."""
+    """Writes `training.json` for the model card (see `keras_seq2seq.serving.model_card`)."""
     import keras_seq2seq
 
     write_json(
@@ -472,8 +472,8 @@ def train(
         strategy: str or tf.distribute.Strategy. `"default"` (one device), `"mirrored"` (every
             GPU of this machine) or `"multi-worker"` (every worker of the `TF_CONFIG` cluster;
             run the same call on each worker), or a strategy instance; see
-            `keras_seq2seq.distribute.get_strategy`. `train_config.batch_size` is the global
-            batch, split over all replicas. Defaults to `"default"`.
+            `keras_seq2seq.training.distribute.get_strategy`. `train_config.batch_size` is the
+            global batch, split over all replicas. Defaults to `"default"`.
         data_source: str or None. Where the pairs came from (a builtin dataset's name or a
             file path), for the model card (`training.json`). Defaults to `None`.
 

@@ -1,6 +1,6 @@
 """TF Serving clients for exported models: REST `:predict` bodies and replies, gRPC requests.
 
-A model exported by `keras_seq2seq.export` has two signatures: `serving_default` (greedy,
+A model exported by `keras_seq2seq.serving.export` has two signatures: `serving_default` (greedy,
 input `inputs`) and `beam_search` (inputs `inputs`, `beam_width`, `n_best`). TF Serving's REST
 API (`POST http://HOST:8501/v1/models/NAME[/versions/N]:predict`) takes two JSON layouts:
 
@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
+from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
 from keras_seq2seq.validation import check_int
 
 SERVING_SIGNATURE = "serving_default"

@@ -16,15 +16,15 @@ from typing import Any, NamedTuple
 import tensorflow as tf
 
 from keras_seq2seq.config import RunConfig
-from keras_seq2seq.copying import CopyVocabulary
-from keras_seq2seq.decode_options import DecodeOptions, Hypothesis
+from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
+from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
 from keras_seq2seq.decoding.search import decode
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
 from keras_seq2seq.models import Architecture, Ensemble
-from keras_seq2seq.output_check import describe_output_check, passes_output_check
-from keras_seq2seq.run_dir import LoadedRun, load_run, resolve_model_dirs
+from keras_seq2seq.models.copying import CopyVocabulary
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
+from keras_seq2seq.training.run_dir import LoadedRun, load_run, resolve_model_dirs
 from keras_seq2seq.validation import check_int
 
 __all__ = ["DecodeOptions", "Decoded", "Hypothesis", "RefusalWarning", "Translator", "load"]

@@ -61,7 +61,7 @@ def score_graph(translator: Any, sources: tf.Tensor, targets: tf.Tensor) -> dict
     Targets are tokenized and cut to the model's target `max_length` as in training.
 
     Args:
-        translator: keras_seq2seq.inference.Translator.
+        translator: keras_seq2seq.decoding.translator.Translator.
         sources: tf.string `[B]`.
         targets: tf.string `[B]`.
 
@@ -114,7 +114,7 @@ def score_pairs(
     """Scores (source, target) pairs with a model, batched.
 
     Args:
-        translator: keras_seq2seq.inference.Translator (one model or an ensemble).
+        translator: keras_seq2seq.decoding.translator.Translator (one model or an ensemble).
         pairs: sequence of (source, target) str.
         batch_size: int. Pairs scored together. Defaults to `256`.
 

@@ -338,7 +338,7 @@ def lstm_sequence(
             mask,
             tf.sequence_mask(lengths, steps),
             message=(
-                "keras_seq2seq.lstm.LSTM needs right-padded sequences (padding after the "
+                "keras_seq2seq.models.lstm.LSTM needs right-padded sequences (padding after the "
                 "tokens, as keras_seq2seq's data pipeline makes them); pad on the right."
             ),
         )

@@ -22,8 +22,8 @@ Thread pools and the allocator are fixed once TensorFlow runs its first op, so c
 program; `keras-seq2seq train` does, unless `--intra-op-threads 0` is given.
 
 Example:
->>> import keras_seq2seq.cpu
->>> keras_seq2seq.cpu.configure_cpu_threads()  # doctest: +SKIP
+>>> import keras_seq2seq.training.cpu
+>>> keras_seq2seq.training.cpu.configure_cpu_threads()  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_seq2seq.config import TextConfig
-from keras_seq2seq.output_check import describe_output_check
+from keras_seq2seq.decoding.output_check import describe_output_check
 
 TRAINING_FILE = "training.json"
 EVALUATION_FILE = "evaluation.json"
@@ -75,7 +75,7 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
     >>> model_card("saved_models/dates")["architecture"]  # doctest: +SKIP
     'rnn'
     """
-    from keras_seq2seq.run_dir import load_run
+    from keras_seq2seq.training.run_dir import load_run
 
     run = load_run(path)
     config = run.config

@@ -1,6 +1,6 @@
 """tf.distribute for `train`: pick a strategy by name, shard the data, find the chief.
 
-`keras_seq2seq.training.train(..., strategy=...)` uses these pieces:
+`keras_seq2seq.training.fit.train(..., strategy=...)` uses these pieces:
 
 - `get_strategy("default" | "mirrored" | "multi-worker")`: no distribution, the GPUs of one
   machine (`tf.distribute.MirroredStrategy`), or every worker of a `TF_CONFIG` cluster
@@ -289,7 +289,7 @@ def prepare_model(model: keras.Model, strategy: tf.distribute.Strategy, dataset)
     if not isinstance(model, TrainingModel):
         raise TypeError(
             "Training under a tf.distribute strategy needs the architecture's training model "
-            "to be a keras_seq2seq.distribute.TrainingModel (build it with "
+            "to be a keras_seq2seq.training.distribute.TrainingModel (build it with "
             f"`TrainingModel(inputs, outputs)`). Received: {type(model).__name__}"
         )
     with strategy.scope():

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from keras_seq2seq.decode_options import DecodeOptions
+from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.errors import CountedWarning, RefusalWarning, TruncationWarning
 from keras_seq2seq.progress import Counter, is_terminal
 from keras_seq2seq.validation import check_int

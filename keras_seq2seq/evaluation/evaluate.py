@@ -15,7 +15,7 @@ Which metrics, per target tokenizer (when `metrics` is not given):
 `token_error_rate` is the speech-recognition WER (edit distance / reference tokens). The "WER"
 of the G2P literature (cmusphinx/g2p-seq2seq, Sequitur) is a different number: the fraction of
 words whose whole pronunciation is wrong, reported here as `sequence_error_rate`
-(`100 - exact_match`). See `keras_seq2seq.metrics` for the details.
+(`100 - exact_match`). See `keras_seq2seq.evaluation.metrics` for the details.
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.decode_options import DecodeOptions
-from keras_seq2seq.inference import Translator, length_order, load
-from keras_seq2seq.metrics import (
+from keras_seq2seq.decoding.options import DecodeOptions
+from keras_seq2seq.decoding.translator import Translator, length_order, load
+from keras_seq2seq.evaluation.metrics import (
     METRIC_NAMES,
     ROUGE_TYPES,
     group_references,
     score_texts,
     token_error_rate,
 )
-from keras_seq2seq.model_card import EVALUATION_FILE
 from keras_seq2seq.progress import Counter
-from keras_seq2seq.run_dir import resolve_run_dir
+from keras_seq2seq.serving.model_card import EVALUATION_FILE
+from keras_seq2seq.training.run_dir import resolve_run_dir
 
 DEFAULT_METRICS_BY_TOKENIZER: dict[str, tuple[str, ...]] = {
     "char": ("exact_match", "token_error_rate", "chrf"),
@@ -69,7 +69,7 @@ REFERENCE_SEPARATOR = " | "
 
 
 def check_metrics(metrics: Any) -> tuple[str, ...]:
-    """Validates a list of metric names (see `keras_seq2seq.metrics.METRIC_NAMES`).
+    """Validates a list of metric names (see `keras_seq2seq.evaluation.metrics.METRIC_NAMES`).
 
     Args:
         metrics: a metric name or a sequence of names.
@@ -290,7 +290,7 @@ def evaluate(
         options: DecodeOptions or None. How to decode (`n_best` must be 1). Defaults to
             greedy search.
         batch_size: int. Sources decoded together. Defaults to `256`.
-        metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`, or None for
+        metrics: sequence of names from `keras_seq2seq.evaluation.metrics.METRIC_NAMES`, or None for
             the defaults of the target tokenizer (`default_metrics`). Defaults to `None`.
         progress: bool. Show a progress line on stderr. Defaults to `True`.
         record: bool. Also write the report (without the examples) into the model

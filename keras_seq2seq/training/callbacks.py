@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import keras
 
 from keras_seq2seq.config import RunConfig
-from keras_seq2seq.decode_options import DecodeOptions
-from keras_seq2seq.evaluation import METRIC_KEYS, check_metrics, score_decoded
-from keras_seq2seq.inference import Translator
-from keras_seq2seq.metrics import group_references
+from keras_seq2seq.decoding.options import DecodeOptions
+from keras_seq2seq.decoding.translator import Translator
+from keras_seq2seq.evaluation.evaluate import METRIC_KEYS, check_metrics, score_decoded
+from keras_seq2seq.evaluation.metrics import group_references
 from keras_seq2seq.models import get_architecture
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.validation import check_int
@@ -40,7 +40,7 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
     `EarlyStopping(monitor="val_token_error_rate", mode="min")`. With `every > 1` the keys
     are absent on the other epochs, which those callbacks skip (with a warning).
 
-    `keras_seq2seq.training.train(..., decoded_metrics_pairs=pairs)` adds this callback in
+    `keras_seq2seq.training.fit.train(..., decoded_metrics_pairs=pairs)` adds this callback in
     the right place, with the run's tokenizers and config.
 
     Args:
@@ -51,7 +51,7 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         every: int. Decode every this many epochs. Defaults to `1`.
         max_examples: int. Decode at most this many sources (the first ones, after grouping
             references). Defaults to `200`.
-        metrics: sequence of names from `keras_seq2seq.metrics.METRIC_NAMES`. Defaults to
+        metrics: sequence of names from `keras_seq2seq.evaluation.metrics.METRIC_NAMES`. Defaults to
             `("exact_match", "token_error_rate", "bleu")`.
         options: DecodeOptions or None. How to decode. Defaults to greedy search.
         batch_size: int. Sources decoded together. Defaults to `256`.

@@ -24,7 +24,7 @@ class Hypothesis(NamedTuple):
     The normalized score is `score / ((5 + length) / 6) ** length_penalty` (the GNMT length
     penalty, `length` counting [END]): what beam search ranks by and `min_score` compares.
     With `length_penalty=0` (the default, and always in greedy search and sampling) it equals
-    `score`. It is not the mean token log-probability (`keras_seq2seq.scoring.PairScore
+    `score`. It is not the mean token log-probability (`keras_seq2seq.evaluation.scoring.PairScore
     .mean_log_prob`). `accepted` is False when the normalized score is below
     `DecodeOptions.min_score`; the text is then empty.
     """

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.decode_options import DecodeOptions
-from keras_seq2seq.inference import Translator, load
+from keras_seq2seq.decoding.options import DecodeOptions
+from keras_seq2seq.decoding.translator import Translator, load
 from keras_seq2seq.text.vocabulary import END, END_ID, PAD_ID
 
 
