@@ -30,13 +30,17 @@ train-speed: bench-deps
 	$(BIN)/python benchmarks/train_speed.py
 
 # The versions stock TF Serving 2.20 links, in an environment of their own: every shipped model
-# must load there and answer on every signature (tools/serving_check.py imports nothing else).
+# must load there, answer on every signature and replay its warm-up records
+# (tools/serving_check.py imports nothing else). tensorflow-serving-api gives the real
+# PredictionLog classes; it accepts any TensorFlow 2.x >= 2.20, so pinning tensorflow in the same
+# command keeps 2.20.0 (the check prints the versions it ran with).
 SERVING_VENV := .venv-serving
 SERVING_STAMP := $(SERVING_VENV)/.installed
+SERVING_PACKAGES := tensorflow==2.20.0 tensorflow-text==2.20.0 tensorflow-serving-api==2.20.*
 
-$(SERVING_STAMP):
+$(SERVING_STAMP): Makefile
 	test -x $(SERVING_VENV)/bin/python || $(PYTHON) -m venv $(SERVING_VENV)
-	$(SERVING_VENV)/bin/python -m pip install --quiet tensorflow==2.20.0 tensorflow-text==2.20.0
+	$(SERVING_VENV)/bin/python -m pip install --quiet $(SERVING_PACKAGES)
 	touch $(SERVING_STAMP)
 
 serving-check: $(SERVING_STAMP)

@@ -91,11 +91,29 @@ def ctranslate2(args, beam_width: int, outputs: Path) -> float:
     return json.loads(done.stdout.strip().splitlines()[-1])["sentences_per_second"]
 
 
-def identical(first: Path, second: Path) -> str:
-    """How many lines of two output files are the same text (spaces normalized)."""
-    ours_lines = first.read_text("utf-8").splitlines()
-    pairs = list(zip(ours_lines, second.read_text("utf-8").splitlines(), strict=True))
-    same = sum(" ".join(a.split()) == " ".join(b.split()) for a, b in pairs)
+def detokenized_peer_lines(run_dir: Path, peer_tokens: Path) -> list[str]:
+    """CTranslate2's hypotheses (target token strings joined by spaces) as our own text.
+
+    The tokens go through the run's own target detokenizer, the one our SavedModel ends
+    with, so a character-level model's `2 0 2 1 - 0 3 - 0 3` compares as `2021-03-03` and the
+    two output files compare like with like.
+    """
+    import tensorflow as tf
+
+    from keras_seq2seq.training.run_dir import load_run
+
+    tokenizer = load_run(run_dir).target_tokenizer
+    index = {token: i for i, token in enumerate(tokenizer.vocabulary)}
+    rows = [[index[token] for token in line.split(" ") if token]
+            for line in peer_tokens.read_text("utf-8").splitlines()]  # fmt: skip
+    texts = tokenizer.detokenize(tf.ragged.constant(rows, dtype=tf.int64, ragged_rank=1))
+    return [text.decode("utf-8") for text in texts.numpy()]
+
+
+def identical(ours_file: Path, peer_lines: list[str]) -> str:
+    """How many of our output lines are exactly the peer's detokenized line."""
+    pairs = list(zip(ours_file.read_text("utf-8").splitlines(), peer_lines, strict=True))
+    same = sum(a == b for a, b in pairs)
     return f"{same:,} / {len(pairs):,} ({100 * same / max(len(pairs), 1):.1f} %)"
 
 
@@ -169,7 +187,8 @@ def main(argv=None) -> int:
               f"{', '.join(f'{v:,.1f}' for v in values)} |")  # fmt: skip
     if not args.opennmt_checkpoint:
         for label in ("greedy", "beam 4"):
-            same = identical(work / f"Transformer-{label}.txt", work / f"ct2-{label}.txt")
+            peer_lines = detokenized_peer_lines(args.transformer, work / f"ct2-{label}.txt")
+            same = identical(work / f"Transformer-{label}.txt", peer_lines)
             print(f"Identical {label} outputs, SavedModel and CTranslate2: {same}")
     return 0
 

@@ -33,6 +33,7 @@ quiet_tensorflow_by_default()  # before any TensorFlow import (a setting: no imp
 
 _EXPORTS = {
     "train": "keras_seq2seq.training.fit",
+    "distill": "keras_seq2seq.training.distill",
     "load": "keras_seq2seq.decoding.translator",
     "Translator": "keras_seq2seq.decoding.translator",
     "DecodeOptions": "keras_seq2seq.decoding.options",

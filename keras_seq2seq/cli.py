@@ -79,6 +79,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = _non_negative_float(text)
     if value == 0:
@@ -116,6 +123,13 @@ DECODE_FLAGS = {
         "sample at this temperature, with beam width 1 (default: search, no sampling)",
     ),
     "top_k": ("--top-k", _non_negative_int, "K", "sample among the K likeliest tokens; 0: all"),
+    "top_p": (
+        "--top-p",
+        _positive_float,
+        "P",
+        "sample from the nucleus: the likeliest tokens holding P of the probability, 0 < P <= 1 "
+        "(default: all tokens)",
+    ),
     "seed": ("--seed", _non_negative_int, "N", "sampling seed (default: a random one)"),
     "no_repeat_ngram": (
         "--no-repeat-ngram",
@@ -143,6 +157,12 @@ DECODE_FLAGS = {
         bool,
         None,
         "write each generated [UNK] as the source token the model attended to most",
+    ),
+    "prefix": (
+        "--prefix",
+        str,
+        "TEXT",
+        "force every output to start with TEXT (target tokens), then decode the rest",
     ),
 }
 """Command-line flags of the `DecodeOptions` fields: (flag, parser, placeholder, help)."""
@@ -423,6 +443,16 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--output", required=True, metavar="DIR", help="run directory to write (created if needed)"
     )
+    _add_train_data_arguments(p)
+    _add_model_arguments(p)
+    _add_text_arguments(p)
+    _add_optimization_arguments(p)
+    _add_runtime_arguments(p)
+    p.set_defaults(handler=_run_train)
+
+
+def _add_train_data_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of `train` (and `distill`) that say which pairs to read, and how."""
     p.add_argument(
         "--validation-data", metavar="FILE", help="TSV file of validation pairs (default: held out)"
     )
@@ -444,11 +474,115 @@ def _add_train(subparsers) -> None:
         "empty), in translate, evaluate and the export (default: the recipe's; dates: "
         r"\d{4}-\d{2}-\d{2} and a calendar check)",
     )
+
+
+def _add_distill(subparsers) -> None:
+    p = subparsers.add_parser(
+        "distill",
+        help="train a student model from a teacher model (or an ensemble of teachers)",
+        description="Knowledge distillation into a new run directory. sequence: the teacher "
+        "beam-decodes the training sources (cached in OUTPUT/distill/, with progress) and the "
+        "student is trained on its outputs; token: the student's loss mixes cross-entropy "
+        "with the KL divergence to the teacher's per-step distribution (the student takes the "
+        "teacher's vocabularies); both: the token-level loss on the teacher's outputs. The "
+        "student's model, text and training flags are train's (text settings not given: the "
+        "teacher's). Running the same command again resumes.",
+    )
+    p.add_argument(
+        "--teacher",
+        required=True,
+        action="append",
+        metavar="RUN",
+        help="teacher model directory (run directory or export); several times for an "
+        "ensemble teacher (same vocabularies, any architectures)",
+    )
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", metavar="FILE", help="file of source<TAB>reference lines")
+    data.add_argument(
+        "--dataset", help=f"builtin dataset ({', '.join(BUILTIN_DATASETS)}) or a file path"
+    )
+    p.add_argument(
+        "--output", required=True, metavar="DIR", help="the student's run directory (created)"
+    )
+    _add_distillation_arguments(p)
+    _add_train_data_arguments(p)
     _add_model_arguments(p)
     _add_text_arguments(p)
     _add_optimization_arguments(p)
     _add_runtime_arguments(p)
-    p.set_defaults(handler=_run_train)
+    p.set_defaults(handler=_run_distill)
+
+
+def _add_distillation_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("distillation")
+    group.add_argument(
+        "--distill",
+        choices=("sequence", "token", "both"),
+        default="sequence",
+        help="sequence-level (default), token-level, or the token-level loss on the teacher's "
+        "outputs",
+    )
+    group.add_argument(
+        "--kd-weight",
+        type=_fraction,
+        default=0.5,
+        metavar="W",
+        help="token, both: weight of the KL divergence to the teacher in the loss, the rest "
+        "on cross-entropy (default 0.5)",
+    )
+    group.add_argument(
+        "--teacher-beam-width",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="sequence, both: beam width of the teacher pass (default 4)",
+    )
+    group.add_argument(
+        "--keep-references",
+        action="store_true",
+        help="sequence, both: train on the references too, beside the teacher's outputs",
+    )
+
+
+def _run_distill(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from keras_seq2seq.training.distill import check_teacher_paths, distill
+    from keras_seq2seq.training.distribute import get_strategy
+    from keras_seq2seq.training.fit import default_verbosity
+    from keras_seq2seq.training.recipes import is_builtin, resolve_settings
+
+    dataset = args.data or args.dataset
+    check_output_directory("--output", args.output)
+    check_input_file("--validation-data", args.validation_data)
+    if args.data is not None:
+        check_input_file("--data", args.data)
+    elif not is_builtin(args.dataset) and Path(args.dataset).exists():
+        check_input_file("--dataset", args.dataset)
+    check_teacher_paths(args.teacher)
+    _configure_threads(args.intra_op_threads)
+    strategy = get_strategy(args.strategy)  # before TensorFlow runs
+    overrides = _train_overrides(args)
+    settings = resolve_settings(dataset, overrides)
+    # Text settings not given on the command line are the teacher's (not the defaults).
+    given = any(v is not None for side in ("source", "target")
+                for v in overrides[f"{side}_text"].values())  # fmt: skip
+    pairs, validation = _read_training_pairs(args, dataset)
+    result = distill(
+        args.teacher, pairs, args.output, mode=args.distill, kd_weight=args.kd_weight,
+        teacher_beam_width=args.teacher_beam_width, keep_references=args.keep_references,
+        validation_pairs=validation, model_options=settings.model_options,
+        source_text=settings.source_text if given else None,
+        target_text=settings.target_text if given else None,
+        train_config=settings.train, verbose=default_verbosity(), strategy=strategy,
+        data_source=dataset,
+    )  # fmt: skip
+    print(
+        f"Distilled from {len(result.teachers)} teacher model(s) into {result.run_dir}: "
+        f"{result.num_train_examples} training pairs ({result.num_validation_examples} for "
+        "validation)"
+    )
+    return 0
 
 
 def _add_translate(subparsers) -> None:
@@ -527,7 +661,7 @@ def _add_evaluate(subparsers) -> None:
         help="builtin-dataset seed (default 0)",
     )
     p.add_argument("--max-examples", type=_positive_int, metavar="N", help="use at most N pairs")
-    _add_decode_arguments(p, [n for n in DECODE_FLAGS if n != "n_best"])
+    _add_decode_arguments(p, [n for n in DECODE_FLAGS if n not in ("n_best", "prefix")])
     p.add_argument(
         "--batch-size", type=_positive_int, default=256, metavar="N", help="inputs per batch (256)"
     )
@@ -588,7 +722,8 @@ def _add_export(subparsers) -> None:
         description="Write OUTPUT/VERSION/ in the layout TF Serving polls: a SavedModel with the "
         "signatures 'serving_default' (greedy; inputs -> outputs, scores) and 'beam_search' "
         f"(inputs, beam_width, n_best -> outputs, scores, normalized_scores; --beam-width and "
-        f"--n-best set their defaults, {DEFAULT_BEAM_WIDTH} and 1), plus a copy of the "
+        f"--n-best set their defaults, {DEFAULT_BEAM_WIDTH} and 1), 'forced_prefix' (the same "
+        "with a 'prefix' input: each output starts with its prefix), plus a copy of the "
         "run directory's files. It is written to a temporary directory and renamed into place, "
         "after checking that stock TF Serving has every op. With --check PATH, only list the "
         "ops of any SavedModel and fail on ops stock TF Serving lacks.",
@@ -626,6 +761,12 @@ def _add_export(subparsers) -> None:
         metavar="N",
         default=DEFAULT_MAX_BEAM_WIDTH,
         help=f"largest beam_width a request may ask for (default {DEFAULT_MAX_BEAM_WIDTH})",
+    )
+    p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="store the dense layers' kernels as int8 with float32 scales (smaller SavedModel; "
+        "measure speed and quality with benchmarks/int8_export.py; default: float32)",
     )
     p.add_argument("--check", metavar="PATH", help="check the ops of the SavedModel at PATH")
     p.set_defaults(handler=_run_export)
@@ -730,6 +871,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(subparsers)
+    _add_distill(subparsers)
     _add_translate(subparsers)
     _add_evaluate(subparsers)
     _add_plot_attention(subparsers)
@@ -828,10 +970,9 @@ def _configure_threads(intra_op_threads: int) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from keras_seq2seq.progress import Progress
     from keras_seq2seq.training.distribute import get_strategy
     from keras_seq2seq.training.fit import default_verbosity, train
-    from keras_seq2seq.training.recipes import is_builtin, load_pairs, resolve_settings
+    from keras_seq2seq.training.recipes import is_builtin, resolve_settings
 
     check_output_directory("--output", args.output)
     check_input_file("--validation-data", args.validation_data)
@@ -841,24 +982,7 @@ def _run_train(args: argparse.Namespace) -> int:
     _configure_threads(args.intra_op_threads)
     strategy = get_strategy(args.strategy)
     settings = resolve_settings(args.dataset, _train_overrides(args))
-    with Progress().stage(f"Reading {args.dataset}"):
-        pairs = load_pairs(
-            args.dataset,
-            "train",
-            max_examples=args.max_examples,
-            seed=args.seed,
-            skip_bad_lines=args.skip_bad_lines,
-            allow_empty_targets=args.allow_empty_targets,
-        )
-        validation = None
-        if args.validation_data:
-            validation = load_pairs(
-                args.validation_data,
-                skip_bad_lines=args.skip_bad_lines,
-                allow_empty_targets=args.allow_empty_targets,
-            )
-        elif is_builtin(args.dataset):
-            validation = load_pairs(args.dataset, "validation", seed=args.seed)
+    pairs, validation = _read_training_pairs(args, args.dataset)
     result = train(
         pairs,
         args.output,
@@ -876,6 +1000,32 @@ def _run_train(args: argparse.Namespace) -> int:
         f"validation); model written to {result.run_dir}"
     )
     return 0
+
+
+def _read_training_pairs(args: argparse.Namespace, dataset: str) -> tuple[list, list | None]:
+    """The training pairs and the validation pairs (None: held out by `train`)."""
+    from keras_seq2seq.progress import Progress
+    from keras_seq2seq.training.recipes import is_builtin, load_pairs
+
+    with Progress().stage(f"Reading {dataset}"):
+        pairs = load_pairs(
+            dataset,
+            "train",
+            max_examples=args.max_examples,
+            seed=args.seed,
+            skip_bad_lines=args.skip_bad_lines,
+            allow_empty_targets=args.allow_empty_targets,
+        )
+        validation = None
+        if args.validation_data:
+            validation = load_pairs(
+                args.validation_data,
+                skip_bad_lines=args.skip_bad_lines,
+                allow_empty_targets=args.allow_empty_targets,
+            )
+        elif is_builtin(dataset):
+            validation = load_pairs(dataset, "validation", seed=args.seed)
+    return pairs, validation
 
 
 FEW_TEXTS = 1000
@@ -1009,7 +1159,7 @@ def _run_plot_attention(args: argparse.Namespace) -> int:
 
 def _run_export(args: argparse.Namespace) -> int:
     from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
-    from keras_seq2seq.serving.export import export_model
+    from keras_seq2seq.serving.export import PREFIX_SIGNATURE, export_model
     from keras_seq2seq.serving.op_check import check_saved_model_ops
 
     if args.check:
@@ -1034,13 +1184,13 @@ def _run_export(args: argparse.Namespace) -> int:
             version=args.version,
             force=args.force,
             max_beam_width=args.max_beam_width,
+            quantize=args.quantize,
             **_decode_options(args),
         )
     except FileExistsError as error:
         raise ValueError(str(error)) from None
-    print(
-        f"Exported to {path} (signatures: {SERVING_SIGNATURE}, {BEAM_SIGNATURE}, {SCORE_SIGNATURE})"
-    )
+    signatures = [SERVING_SIGNATURE, BEAM_SIGNATURE, PREFIX_SIGNATURE, SCORE_SIGNATURE]
+    print(f"Exported to {path} (signatures: {', '.join(signatures)})")
     return 0
 
 

@@ -22,10 +22,13 @@ PARAMETER_FLAGS = {
     "chunk_size": "--chunk-size",
     "force": "--force",
     "keep_checkpoints": "--keep-checkpoints",
+    "keep_references": "--keep-references",
+    "kd_weight": "--kd-weight",
     "max_beam_width": "--max-beam-width",
     "max_examples": "--max-examples",
     "output_base": "--output",
     "skip_bad_lines": "--skip-bad-lines",
+    "teacher_beam_width": "--teacher-beam-width",
 }
 """Library parameters that messages name, and the flag that sets each (besides the decoding
 options, whose flags the command line defines with them)."""

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from keras_seq2seq.atomic_write import write_text
 from keras_seq2seq.decoding.output_check import OUTPUT_CHECKS, check_output_pattern
 from keras_seq2seq.validation import (
     check_bool,
@@ -448,7 +449,7 @@ class RunConfig:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        write_text(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:

@@ -14,6 +14,7 @@ from keras_seq2seq.quiet import is_noise
 
 PUBLIC = {
     "train": "keras_seq2seq.training.fit",
+    "distill": "keras_seq2seq.training.distill",
     "load": "keras_seq2seq.decoding.translator",
     "Translator": "keras_seq2seq.decoding.translator",
     "DecodeOptions": "keras_seq2seq.decoding.options",
@@ -69,7 +70,7 @@ def test_every_public_name_resolves_to_its_module_and_has_an_example(name):
 def test_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match=r"module 'keras_seq2seq' has no attribute 'trian'"):
         keras_seq2seq.trian  # noqa: B018
-    assert not hasattr(keras_seq2seq, "distill")
+    assert not hasattr(keras_seq2seq, "distil")
 
 
 @pytest.mark.parametrize(

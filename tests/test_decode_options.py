@@ -16,6 +16,7 @@ def test_defaults_are_greedy_search():
         "beam_width": 1, "n_best": 1, "length_penalty": 0.0, "max_length": None,
         "max_length_ratio": None, "temperature": None, "top_k": 0, "seed": None,
         "no_repeat_ngram": 0, "coverage_penalty": 0.0, "min_score": None, "replace_unknown": False,
+        "top_p": None, "prefix": None,
     }  # fmt: skip
     assert DecodeOptions(beam_width=4).search == "beam"
     assert DecodeOptions(temperature=0.7, top_k=5, seed=1).search == "sampling"

@@ -172,3 +172,22 @@ def test_sentencepiece_export_passes_op_check_and_serves(shared_run, tmp_path):
     out = serve_in_fresh_process(exported, calls, _b64(texts[:3]), tmp_path)
     served = [t.decode() for t in _decoded(out["results"][0]["outputs"])]
     assert served == load(exported).translate(texts)
+
+
+@pytest.mark.slow
+def test_training_with_given_sentencepiece_tokenizers(tmp_path):
+    # Seeding a run clears TensorFlow's resources; given tokenizers must survive that.
+    text = _config(size=500, shared_vocabulary=True, max_length=48)
+    tokenizer = fit_tokenizer(text, [s for s, _ in PAIRS] + [t for _, t in PAIRS])
+    result = train(
+        PAIRS[:64],
+        tmp_path / "given",
+        model_options={"units": 8},
+        source_text=text,
+        target_text=text,
+        train_config=TrainConfig(epochs=1, batch_size=32, patience=0),
+        tokenizers=(tokenizer, tokenizer),
+        verbose=0,
+    )
+    assert (result.run_dir / "target_spm.model").read_bytes() == tokenizer.model_proto
+    assert load(result.run_dir).translate(["hello"])[0] is not None

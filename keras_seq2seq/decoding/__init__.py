@@ -1,10 +1,12 @@
 """Decoding: the search algorithms, the options that pick one, and the translator that runs them.
 
 The decoders are written once against `step_fn(tokens, state, time) -> (log_probs, state,
-attention)`; `search.decode` picks greedy search, sampling or beam search from a `DecodeOptions`
-(`options`). `translator` holds `Translator` and `load` (strings in, strings out),
-`output_check` a model's output constraints, `streaming` translation of streams in bounded
-memory.
+attention)`. `strategies` holds the registry of search strategies (greedy, beam, sampling) and
+of the processors that change each step's log-probabilities (`no_repeat_ngram`, top-p in
+`nucleus`, a forced target `prefix`); `strategies.make_strategy` builds the one a
+`DecodeOptions` (`options`) asks for, and `search.decode` runs it. `translator` holds
+`Translator` and `load` (strings in, strings out), `output_check` a model's output constraints,
+`streaming` translation of streams in bounded memory.
 
 The search functions below are loaded on first use, so importing `keras_seq2seq.decoding.options`
 (which the command line does before its `--help`) does not import TensorFlow.

@@ -91,6 +91,11 @@ def tile_beams(state: Any, beam_width: int | tf.Tensor, reorder_fn: ReorderFn = 
     ```
     """
     beam_width = _check_width("beam_width", beam_width, "a positive integer")
+    return _tile(state, beam_width, reorder_fn)
+
+
+def _tile(state: Any, beam_width: int | tf.Tensor, reorder_fn: ReorderFn) -> Any:
+    """`tile_beams` without the argument check."""
     state = tf.nest.map_structure(tf.convert_to_tensor, state)
     flat = tf.nest.flatten(state)
     if not flat:
@@ -111,8 +116,19 @@ def _normalize(log_probs: tf.Tensor, lengths: tf.Tensor, alpha: float) -> tf.Ten
     return log_probs / length_penalty_factor(lengths, alpha)
 
 
-def _check_widths(beam_width: Any, n_best: Any) -> tuple[Any, Any]:
-    """Checks `beam_width` and `n_best`; tensor values get assertion ops run with the graph."""
+def check_widths(beam_width: Any, n_best: Any) -> tuple[Any, Any]:
+    """Checks `beam_width` and `n_best`; tensor values get assertion ops run with the graph.
+
+    Returns:
+        `(beam_width, n_best)`: Python ints, or int32 scalar tensors that carry the checks.
+
+    Raises:
+        TypeError, ValueError: as `beam_search`.
+
+    Example:
+    >>> check_widths(4, 2)
+    (4, 2)
+    """
     beam_width = _check_width("beam_width", beam_width, "a positive integer")
     dynamic = tf.is_tensor(beam_width)
     width_text = "" if dynamic else f" ({beam_width})"
@@ -302,13 +318,44 @@ def beam_search(
     ```
     """
     start_id, end_id, max_length = check_common_args(step_fn, start_id, end_id, max_length)
-    beam_width, n_best = _check_widths(beam_width, n_best)
-    alpha = check_number("length_penalty", length_penalty)
-    beta = check_number("coverage_penalty", coverage_penalty)
+    beam_width, n_best = check_widths(beam_width, n_best)
+    return run_beam_search(
+        step_fn,
+        initial_state,
+        start_id=start_id,
+        end_id=end_id,
+        beam_width=beam_width,
+        max_length=max_length,
+        length_penalty=check_number("length_penalty", length_penalty),
+        n_best=n_best,
+        max_lengths=max_lengths,
+        reorder_fn=reorder_fn,
+        adjust_fn=adjust_fn,
+        coverage_penalty=check_number("coverage_penalty", coverage_penalty),
+    )
+
+
+def run_beam_search(
+    step_fn: StepFn,
+    initial_state: Any,
+    *,
+    start_id: int,
+    end_id: int,
+    beam_width: int | tf.Tensor,
+    max_length: int,
+    length_penalty: float,
+    n_best: int | tf.Tensor,
+    max_lengths: tf.Tensor | None,
+    reorder_fn: ReorderFn,
+    adjust_fn: LogProbsFn | None,
+    coverage_penalty: float,
+) -> BeamResult:
+    """`beam_search` on arguments its caller has checked (see `check_widths`)."""
+    alpha, beta = length_penalty, coverage_penalty
     state, batch_size = prepare_state(initial_state)
     result = search_loop(
         step_fn,
-        tile_beams(state, beam_width, reorder_fn),
+        _tile(state, beam_width, reorder_fn),
         batch_size=batch_size,
         width=beam_width,
         start_id=start_id,

@@ -15,7 +15,7 @@ from keras_seq2seq.decoding.common import (
     prepare_state,
     sequence_caps,
 )
-from keras_seq2seq.decoding.loop import LogProbsFn, Selection, search_loop
+from keras_seq2seq.decoding.loop import LogProbsFn, LoopResult, Selection, search_loop
 
 ChooseFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 """`choose_fn(log_probs [batch, V], step) -> tokens int32 [batch]`."""
@@ -120,6 +120,39 @@ def one_hypothesis_search(
 
     Arguments are expected to have been checked by the caller; see `greedy_search`.
     """
+    result = one_hypothesis_loop(
+        step_fn,
+        initial_state,
+        start_id=start_id,
+        end_id=end_id,
+        max_length=max_length,
+        max_lengths=max_lengths,
+        choose_fn=choose_fn,
+        adjust_fn=adjust_fn,
+    )
+    return DecodeResult(
+        ids=result.ids[:, 0],
+        lengths=result.lengths[:, 0],
+        scores=result.scores[:, 0],
+        attention=None if result.attention is None else result.attention[:, 0],
+    )
+
+
+def one_hypothesis_loop(
+    step_fn: StepFn,
+    initial_state: Any,
+    *,
+    start_id: int,
+    end_id: int,
+    max_length: int,
+    max_lengths: Any,
+    choose_fn: ChooseFn,
+    adjust_fn: LogProbsFn | None = None,
+) -> LoopResult:
+    """The loop of `one_hypothesis_search`, its result shaped `[batch, 1, ...]`.
+
+    Arguments are expected to have been checked by the caller; see `greedy_search`.
+    """
     state, batch_size = prepare_state(initial_state)
 
     def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
@@ -128,7 +161,7 @@ def one_hypothesis_search(
         gained = tf.where(v["finished"], 0.0, token_log_probs)
         return Selection(tokens=tokens, scores=v["scores"] + gained, parents=None)
 
-    result = search_loop(
+    return search_loop(
         step_fn,
         state,
         batch_size=batch_size,
@@ -141,10 +174,4 @@ def one_hypothesis_search(
         select_fn=select,
         reorder_fn=gather_rows,
         adjust_fn=adjust_fn,
-    )
-    return DecodeResult(
-        ids=result.ids[:, 0],
-        lengths=result.lengths[:, 0],
-        scores=result.scores[:, 0],
-        attention=None if result.attention is None else result.attention[:, 0],
     )

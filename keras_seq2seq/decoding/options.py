@@ -8,7 +8,7 @@ around unchanged. It imports nothing heavy: the REST client uses it without Tens
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from keras_seq2seq.validation import check_bool, check_finite, check_int, check_number
@@ -55,6 +55,9 @@ class DecodeOptions:
             instead of searching (with `beam_width=1`). Defaults to `None` (no sampling).
         top_k: int >= 0. With sampling, draw among the `top_k` likeliest tokens (0 = all).
             Defaults to `0`.
+        top_p: float in (0, 1] or None. With sampling, draw from the nucleus: the fewest
+            likeliest tokens whose tempered probabilities add up to at least `top_p` (`1.0`
+            keeps every token; see `keras_seq2seq.decoding.nucleus`). Defaults to `None`.
         seed: int or None. Sampling seed, for reproducible samples. Defaults to `None`.
         no_repeat_ngram: int >= 0. Never generate an n-gram of this length twice in one
             output (0 = off; 3 stops `ein Programm, das ein Programm, das` loops).
@@ -71,11 +74,18 @@ class DecodeOptions:
         replace_unknown: bool. Write each generated `[UNK]` as the source token the step
             attended to most (OpenNMT's `replace_unknown_target`). Needs a model with
             attention. Defaults to `False`.
+        prefix: str, sequence of str, or None. Target text forced as the start of every
+            output (one str) or of each output (one per input): its tokens are generated
+            first, whatever the model prefers, then decoding continues freely; the output
+            includes the prefix and its score the forced tokens' log-probabilities (see
+            `keras_seq2seq.decoding.prefix`). An empty prefix forces nothing. Defaults to
+            `None`.
 
     Raises:
         TypeError: an option has the wrong type.
         ValueError: an option is out of range, or the options contradict each other
-            (`n_best > beam_width`, sampling with a beam, `top_k`/`seed` without sampling).
+            (`n_best > beam_width`, sampling with a beam, `top_k`/`top_p`/`seed` without
+            sampling).
 
     Example:
     >>> DecodeOptions(beam_width=4, n_best=2).search
@@ -98,6 +108,8 @@ class DecodeOptions:
     coverage_penalty: float = 0.0
     min_score: float | None = None
     replace_unknown: bool = False
+    top_p: float | None = None
+    prefix: str | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_int("beam_width", self.beam_width, maximum=MAX_BEAM_WIDTH)
@@ -124,6 +136,7 @@ class DecodeOptions:
         if self.min_score is not None:
             self._set("min_score", check_finite("min_score", self.min_score))
         check_bool("replace_unknown", self.replace_unknown)
+        self._check_prefix()
         if self.coverage_penalty and self.search != "beam":
             raise ValueError(
                 "`coverage_penalty` ranks the hypotheses of beam search: use beam_width > 1. "
@@ -134,11 +147,20 @@ class DecodeOptions:
         object.__setattr__(self, name, value)
 
     def _check_sampling(self) -> None:
+        if self.top_p is not None:
+            top_p = check_number("top_p", self.top_p, positive=True, maximum=1.0,
+                                 description="a number in (0, 1]")  # fmt: skip
+            self._set("top_p", top_p)
         if self.temperature is None:
             if self.top_k or self.seed is not None:
                 raise ValueError(
                     "`top_k` and `seed` apply to sampling: also pass `temperature` "
                     f"(received top_k={self.top_k}, seed={self.seed})."
+                )
+            if self.top_p is not None:
+                raise ValueError(
+                    "`top_p` applies to sampling: also pass `temperature` (1.0 samples from "
+                    f"the model's distribution as it is). Received: top_p={self.top_p}."
                 )
             return
         self._set("temperature", check_number("temperature", self.temperature, positive=True))
@@ -147,6 +169,23 @@ class DecodeOptions:
                 "Sampling (`temperature`) draws one output per input; use beam_width=1. "
                 f"Received: beam_width={self.beam_width}."
             )
+
+    def _check_prefix(self) -> None:
+        if self.prefix is None or isinstance(self.prefix, str):
+            return
+        if not isinstance(self.prefix, Sequence) or isinstance(self.prefix, bytes):
+            raise TypeError(
+                "`prefix` must be a str (forced on every output) or a sequence of str (one per "
+                f"input). Received: prefix={self.prefix!r} of type {type(self.prefix).__name__}."
+            )
+        for index, item in enumerate(self.prefix):
+            if not isinstance(item, str):
+                raise TypeError(
+                    f"`prefix` must hold one str per input. Item {index} is "
+                    f"{type(item).__name__}: {item!r}."
+                )
+        # A tuple keeps the options hashable (translators cache a graph per options).
+        self._set("prefix", tuple(self.prefix))
 
     @property
     def search(self) -> str:

@@ -13,7 +13,7 @@ from keras_seq2seq.decoding.common import (
     check_int,
     check_number,
 )
-from keras_seq2seq.decoding.greedy import one_hypothesis_search
+from keras_seq2seq.decoding.greedy import ChooseFn, one_hypothesis_search
 from keras_seq2seq.decoding.loop import LogProbsFn
 
 _INT64_MAX = 2**63 - 1
@@ -99,6 +99,37 @@ def sample_search(
             maximum=_INT64_MAX,
             description="a non-negative integer or None",
         )
+    return one_hypothesis_search(
+        step_fn,
+        initial_state,
+        start_id=start_id,
+        end_id=end_id,
+        max_length=max_length,
+        max_lengths=max_lengths,
+        choose_fn=sampling_choice(temperature, top_k, seed),
+        adjust_fn=adjust_fn,
+    )
+
+
+def sampling_choice(temperature: float, top_k: int, seed: int | None) -> ChooseFn:
+    """The `choose_fn` of sampling: a seeded draw from the tempered, top-k distribution.
+
+    Arguments are expected to have been checked by the caller; see `sample_search`.
+
+    Args:
+        temperature: float > 0.
+        top_k: int >= 0 (0 = the whole vocabulary).
+        seed: int or None (a fresh seed per call or graph execution).
+
+    Returns:
+        `choose_fn(log_probs [batch, V], step) -> tokens int32 [batch]`.
+
+    Example:
+    >>> choose = sampling_choice(1.0, 1, seed=3)
+    >>> choose(tf.math.log([[0.2, 0.8]]), tf.constant(0)).numpy()
+    array([1], dtype=int32)
+    """
+    if seed is not None:
         seed_tensor = tf.constant(seed, tf.int64)
     else:
         # One draw per call (or per graph execution); the steps then derive from it.
@@ -114,13 +145,4 @@ def sample_search(
         values, indices = tf.math.top_k(logits, k=tf.minimum(top_k, tf.shape(logits)[-1]))
         return tf.gather(indices, _draw(values, step_seed), batch_dims=1)
 
-    return one_hypothesis_search(
-        step_fn,
-        initial_state,
-        start_id=start_id,
-        end_id=end_id,
-        max_length=max_length,
-        max_lengths=max_lengths,
-        choose_fn=choose,
-        adjust_fn=adjust_fn,
-    )
+    return choose

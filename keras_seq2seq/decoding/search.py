@@ -1,24 +1,22 @@
-"""One entry point for decoding: greedy search, sampling or beam search from `DecodeOptions`."""
+"""One entry point for decoding: the strategy and processors `DecodeOptions` ask for.
+
+`decode` builds the strategy (`keras_seq2seq.decoding.strategies.make_strategy`) and the
+log-probability processors once and runs them; callers that tile a model's context per beam
+build the strategy themselves to read its `width` first (see `Translator.decode_graph`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 
-from keras_seq2seq.decoding.beam import BeamResult, beam_search
+from keras_seq2seq.decoding.beam import BeamResult
 from keras_seq2seq.decoding.common import ReorderFn, StepFn, gather_rows
-from keras_seq2seq.decoding.constraints import no_repeat_ngram_fn
-from keras_seq2seq.decoding.greedy import greedy_search
 from keras_seq2seq.decoding.loop import LogProbsFn
 from keras_seq2seq.decoding.options import DecodeOptions
-from keras_seq2seq.decoding.sampling import sample_search
-
-
-def _chain(first: LogProbsFn | None, second: LogProbsFn) -> LogProbsFn:
-    if first is None:
-        return second
-    return lambda log_probs, loop_vars: second(first(log_probs, loop_vars), loop_vars)
+from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
 
 
 def decode(
@@ -34,15 +32,16 @@ def decode(
     adjust_fn: LogProbsFn | None = None,
     beam_width: tf.Tensor | None = None,
     n_best: tf.Tensor | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> BeamResult:
     """Decodes a batch as `options` says and returns n-best shaped results.
 
     Args:
         step_fn: the step protocol (see `keras_seq2seq.decoding.common`).
         initial_state: nest of tensors with leading dimension `batch`.
-        options: DecodeOptions. Its `max_length` is ignored: pass the resolved `max_length`.
-            `no_repeat_ngram` and `coverage_penalty` apply (see
-            `keras_seq2seq.decoding.constraints`).
+        options: DecodeOptions. Its `max_length` is ignored: pass the resolved `max_length`,
+            and its `prefix` as `inputs["prefix_ids"]`. `no_repeat_ngram`, `top_p` and
+            `coverage_penalty` apply (see `keras_seq2seq.decoding.strategies`).
         start_id: int. Token fed to the first step.
         end_id: int. Token that ends an output.
         max_length: int. Most output tokens, [END] included.
@@ -53,6 +52,8 @@ def decode(
             exported signature's input); beam search then always runs (width 1 equals greedy
             search). Defaults to `None`.
         n_best: optional int32 scalar tensor that replaces `options.n_best`. Defaults to `None`.
+        inputs: per-batch tensors for the log-probability processors (`prefix_ids`, see
+            `keras_seq2seq.decoding.prefix`). Defaults to `None`.
 
     Returns:
         BeamResult with `ids` int32 `[batch, n_best, steps]`, `lengths`, `scores`,
@@ -64,41 +65,14 @@ def decode(
     >>> result = decode(step_fn, state, DecodeOptions(beam_width=4), start_id=2, end_id=3,
     ...                 max_length=20)  # doctest: +SKIP
     """
-    if options.no_repeat_ngram:
-        adjust_fn = _chain(adjust_fn, no_repeat_ngram_fn(options.no_repeat_ngram))
-    common = {
-        "start_id": start_id,
-        "end_id": end_id,
-        "max_length": max_length,
-        "max_lengths": max_lengths,
-        "adjust_fn": adjust_fn,
-    }
-    if beam_width is not None or n_best is not None or options.search == "beam":
-        return beam_search(
-            step_fn,
-            initial_state,
-            beam_width=options.beam_width if beam_width is None else beam_width,
-            n_best=options.n_best if n_best is None else n_best,
-            length_penalty=options.length_penalty,
-            coverage_penalty=options.coverage_penalty,
-            reorder_fn=reorder_fn,
-            **common,
-        )
-    if options.search == "sampling":
-        result = sample_search(
-            step_fn,
-            initial_state,
-            temperature=options.temperature,
-            top_k=options.top_k,
-            seed=options.seed,
-            **common,
-        )
-    else:
-        result = greedy_search(step_fn, initial_state, **common)
-    return BeamResult(
-        ids=result.ids[:, tf.newaxis],
-        lengths=result.lengths[:, tf.newaxis],
-        scores=result.scores[:, tf.newaxis],
-        normalized_scores=result.scores[:, tf.newaxis],
-        attention=None if result.attention is None else result.attention[:, tf.newaxis],
+    strategy = make_strategy(options, beam_width=beam_width, n_best=n_best)
+    return strategy.decode(
+        step_fn,
+        initial_state,
+        start_id=start_id,
+        end_id=end_id,
+        max_length=max_length,
+        max_lengths=max_lengths,
+        reorder_fn=reorder_fn,
+        adjust_fn=log_prob_processors(options, inputs, first=adjust_fn),
     )

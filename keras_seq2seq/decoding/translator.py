@@ -18,7 +18,8 @@ import tensorflow as tf
 from keras_seq2seq.config import RunConfig
 from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
-from keras_seq2seq.decoding.search import decode
+from keras_seq2seq.decoding.prefix import batch_prefixes, check_prefixes, prefix_ids
+from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
 from keras_seq2seq.models import Architecture, Ensemble
 from keras_seq2seq.models.copying import CopyVocabulary
@@ -90,7 +91,7 @@ class Translator(tf.Module):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.config = config
-        self._functions: dict[DecodeOptions, Any] = {}
+        self._functions: dict[tuple[DecodeOptions, bool], Any] = {}
         self._copy_vocabulary: CopyVocabulary | None = None
         if model.copies:
             self._copy_vocabulary = self.copy_vocabulary  # a wrong pairing fails here, not later
@@ -149,29 +150,8 @@ class Translator(tf.Module):
         source_lengths = tf.reduce_sum(tf.cast(source_ids != 0, tf.float32), axis=1) - 1.0
         return tf.cast(tf.math.ceil(options.max_length_ratio * source_lengths), tf.int32) + 1
 
-    def decode_graph(
-        self,
-        texts: tf.Tensor,
-        options: DecodeOptions | None = None,
-        *,
-        beam_width: tf.Tensor | None = None,
-        n_best: tf.Tensor | None = None,
-    ) -> Decoded:
-        """The whole strings → strings computation, traceable by `tf.function`.
-
-        Args:
-            texts: tf.string [B].
-            options: DecodeOptions. Defaults to greedy search.
-            beam_width: optional int32 scalar tensor replacing `options.beam_width` (an
-                exported signature's input); beam search then always runs.
-            n_best: optional int32 scalar tensor replacing `options.n_best`.
-
-        Returns:
-            Decoded of tensors.
-        """
-        options = options or DecodeOptions()
-        self._check_options(options)
-        max_length = options.max_length or self.default_max_length
+    def _encode(self, texts: tf.Tensor, options: DecodeOptions, max_length: int):
+        """Tokenizes and encodes `texts`: `(state, context, source_ids, surfaces, truncated)`."""
         tokens = self.source_tokenizer.tokenize(texts)
         truncated = tokens.row_lengths() > self.config.source_text.max_length
         source_ids = self._source_ids(tokens)
@@ -183,19 +163,53 @@ class Translator(tf.Module):
             state, context = self.model.encode(source_ids, max_length, copy_ids)
         else:
             state, context = self.model.encode(source_ids, max_length)
-        dynamic = beam_width is not None
-        width = beam_width if dynamic else options.beam_width
-        result = decode(
-            self.step_function(context, width if options.search == "beam" or dynamic else 1),
+        return state, context, source_ids, surfaces, truncated
+
+    def decode_graph(
+        self,
+        texts: tf.Tensor,
+        options: DecodeOptions | None = None,
+        *,
+        beam_width: tf.Tensor | None = None,
+        n_best: tf.Tensor | None = None,
+        prefixes: tf.Tensor | None = None,
+    ) -> Decoded:
+        """The whole strings → strings computation, traceable by `tf.function`.
+
+        Args:
+            texts: tf.string [B].
+            options: DecodeOptions. Defaults to greedy search.
+            beam_width: optional int32 scalar tensor replacing `options.beam_width` (an
+                exported signature's input); beam search then always runs.
+            n_best: optional int32 scalar tensor replacing `options.n_best`.
+            prefixes: optional tf.string `[B]`, `[1]` (one for all) or `[0]` (none) target
+                prefixes to force, replacing `options.prefix` (see
+                `keras_seq2seq.decoding.prefix`). An input whose prefix has a token outside
+                the target vocabulary is refused (empty output, `accepted` False).
+
+        Returns:
+            Decoded of tensors.
+        """
+        options = options or DecodeOptions()
+        self._check_options(options)
+        max_length = options.max_length or self.default_max_length
+        state, context, source_ids, surfaces, truncated = self._encode(texts, options, max_length)
+        if prefixes is None and options.prefix is not None:
+            prefixes = tf.constant(options.prefix, tf.string)
+        inputs, known_prefixes = {}, None
+        if prefixes is not None:
+            prefixes = batch_prefixes(prefixes, tf.shape(texts)[0])
+            inputs["prefix_ids"], known_prefixes = prefix_ids(self.target_tokenizer, prefixes)
+        strategy = make_strategy(options, beam_width=beam_width, n_best=n_best)
+        result = strategy.decode(
+            self.step_function(context, strategy.width),
             state,
-            options,
             start_id=START_ID,
             end_id=END_ID,
             max_length=max_length,
             max_lengths=self._max_lengths(source_ids, options),
             reorder_fn=self.model.reorder_state,
-            beam_width=beam_width,
-            n_best=n_best,
+            adjust_fn=log_prob_processors(options, inputs),
         )
         ids = result.ids
         outputs = self._detokenize(ids, result.attention, surfaces, options)
@@ -205,7 +219,9 @@ class Translator(tf.Module):
         passes = passes_output_check(outputs, self.config.target_text)
         if passes is not None:
             accepted &= passes
-        if options.min_score is not None or passes is not None:
+        if known_prefixes is not None:  # a prefix that cannot be forced refuses its input
+            accepted &= known_prefixes[:, tf.newaxis]
+        if options.min_score is not None or passes is not None or known_prefixes is not None:
             outputs = tf.where(accepted, outputs, "")
         return Decoded(
             outputs,
@@ -238,15 +254,38 @@ class Translator(tf.Module):
         return tf.reshape(self.copy_vocabulary.detokenize(flat, rows), [batch, n_best])
 
     def _function(self, options: DecodeOptions) -> Any:
-        if options not in self._functions:
+        """The traced decoding of `options`; with a prefix, prefixes are its second input."""
+        # The prefix texts are an input, not part of the graph: one trace serves them all.
+        key = (options.replace(prefix=None), options.prefix is not None)
+        if key not in self._functions:
+            graph_options, prefixed = key
+            strings = tf.TensorSpec([None], tf.string)
+            signature = [strings, strings] if prefixed else [strings]
+
             # The decoders are plain TensorFlow (tf.while_loop, tf.where): converting them
             # with AutoGraph changes nothing but costs seconds at every start.
-            @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
-            def run(texts):
-                return self.decode_graph(texts, options)
+            @tf.function(input_signature=signature, autograph=False)
+            def run(texts, prefixes=None):
+                return self.decode_graph(texts, graph_options, prefixes=prefixes)
 
-            self._functions[options] = run
-        return self._functions[options]
+            self._functions[key] = run
+        return self._functions[key]
+
+    def _prefixes(self, options: DecodeOptions, count: int) -> list[str] | None:
+        """One prefix per input from `options.prefix`, checked; None without a prefix."""
+        if options.prefix is None:
+            return None
+        if isinstance(options.prefix, str):
+            prefixes = [options.prefix] * count
+        elif len(options.prefix) != count:
+            raise ValueError(
+                f"`prefix` holds {len(options.prefix)} prefixes for {count} inputs. Give one "
+                "str to force on every output, or one prefix per input."
+            )
+        else:
+            prefixes = list(options.prefix)
+        check_prefixes(self.target_tokenizer, prefixes)
+        return prefixes
 
     # -- Python API -------------------------------------------------------------------------
 
@@ -268,15 +307,19 @@ class Translator(tf.Module):
 
         Raises:
             TypeError: an option of the wrong type, or options given both ways.
-            ValueError: an option is out of range.
+            ValueError: an option is out of range, `prefix` does not hold one prefix per
+                input, or a prefix has a token outside the target vocabulary.
         """
         options = DecodeOptions.coerce(options, **option_kwargs)
         check_int("batch_size", batch_size)
+        prefixes = self._prefixes(options, len(texts))
         run = self._function(options)
         results = []
         for begin in range(0, len(texts), batch_size):
-            batch = tf.constant(list(texts[begin : begin + batch_size]), dtype=tf.string)
-            decoded = run(batch)
+            batch = [tf.constant(list(texts[begin : begin + batch_size]), dtype=tf.string)]
+            if prefixes is not None:
+                batch.append(tf.constant(prefixes[begin : begin + batch_size], tf.string))
+            decoded = run(*batch)
             results.append(
                 Decoded(*(None if t is None else t.numpy() for t in decoded))  # type: ignore[arg-type]
             )
@@ -296,7 +339,8 @@ class Translator(tf.Module):
             texts: str or sequence of str.
             options: DecodeOptions, or None to give the options as keywords:
                 `beam_width`, `n_best`, `length_penalty`, `max_length`, `max_length_ratio`,
-                `temperature`, `top_k`, `seed` (see `DecodeOptions`). Defaults to greedy.
+                `temperature`, `top_k`, `top_p`, `seed`, `prefix` (one str forced as the start
+                of every output, or one per text; see `DecodeOptions`). Defaults to greedy.
             batch_size: int. Inputs decoded together (the inputs are grouped by length,
                 which decodes faster; the results come back in input order). Defaults to
                 `256`.
@@ -309,11 +353,14 @@ class Translator(tf.Module):
         Raises:
             TypeError: `texts` is not a str or a sequence of str, or an option has the wrong
                 type.
-            ValueError: an option is out of range.
+            ValueError: an option is out of range, `prefix` does not hold one prefix per
+                text, or a prefix has a token outside the target vocabulary.
 
         Example:
         >>> translator.translate("March 3, 2021", beam_width=4)  # doctest: +SKIP
         '2021-03-03'
+        >>> translator.translate("March 3, 2021", prefix="2020")  # doctest: +SKIP
+        '2020-03-03'
         """
         single = isinstance(texts, str)
         items = [texts] if single else list(texts)
@@ -326,6 +373,9 @@ class Translator(tf.Module):
         options = DecodeOptions.coerce(options, **option_kwargs)
         # Decoded grouped by length (see `length_order`); results return in input order.
         order = length_order(items)
+        prefixes = self._prefixes(options, len(items))
+        if isinstance(options.prefix, tuple):
+            options = options.replace(prefix=tuple(prefixes[i] for i in order))
         batches = self.decode([items[i] for i in order], options, batch_size=batch_size)
         self._warn_truncated(batches, len(items))
         refused = sum(int((~batch.accepted[:, 0]).sum()) for batch in batches)

@@ -20,7 +20,6 @@ words whose whole pronunciation is wrong, reported here as `sequence_error_rate`
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.translator import Translator, length_order, load
 from keras_seq2seq.evaluation.metrics import (
@@ -430,7 +430,7 @@ def write_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     summary = {key: value for key, value in report.items() if key != EXAMPLES_KEY}
-    path.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, summary)
     return path
 
 

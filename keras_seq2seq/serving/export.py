@@ -4,7 +4,9 @@
 (`saved_model.pb`, `variables/`) plus a copy of the run directory's files (`config.json`, the two
 vocabularies and any tokenizer model files, `model.keras`), so
 `keras_seq2seq.decoding.translator.load` works on a version directory and Keras users keep the
-`.keras` artifact.
+`.keras` artifact. `assets.extra/tf_serving_warmup_requests` holds one `PredictionLog` record
+per signature, which TF Serving replays while it loads the version so that the first request is
+not slow (`keras_seq2seq.serving.warmup`).
 
 Signatures (method `tensorflow/serving/predict`):
 
@@ -17,6 +19,14 @@ Signatures (method `tensorflow/serving/predict`):
   outputs `outputs` tf.string `[batch, n_best]`, `scores` float32 `[batch, n_best]` (total
   log-probability), `normalized_scores` float32 `[batch, n_best]` (the GNMT-normalized score
   hypotheses are ranked by) and `accepted` bool `[batch, n_best]`, best first.
+- `forced_prefix`: `beam_search` with one more input, `prefix` tf.string `[batch]` (or `[1]`,
+  one for all): each output starts with its prefix's target tokens, then is decoded freely
+  (`keras_seq2seq.decoding.prefix`; an empty prefix forces nothing; an input whose prefix has a
+  token outside the target vocabulary is refused: empty outputs, `accepted` False). Its default
+  is an empty vector (no prefix). It is a signature of its own, not an input added to
+  `serving_default` and `beam_search`, because TF Serving's REST API wants every named input of
+  a signature in each request (see below): a new input there would break their REST clients.
+  Over REST send all four inputs in the columnar format.
 - `score`: inputs `sources` and `targets` tf.string `[batch]` → `scores` float32 `[batch]`
   (total log-probability of each target, [END] included, given its source) and
   `mean_log_probs` float32 `[batch]` (the mean token log-probability, `scores / tokens`); see
@@ -56,6 +66,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
 from keras_seq2seq.serving.model_card import (
@@ -63,14 +74,15 @@ from keras_seq2seq.serving.model_card import (
     MODEL_CARD_FILE,
     TRAINING_FILE,
     model_card,
-    write_json,
 )
 from keras_seq2seq.serving.op_check import check_saved_model_ops
+from keras_seq2seq.serving.warmup import write_warmup_requests
 from keras_seq2seq.validation import check_int
 
 DEFAULT_BEAM_WIDTH = 4
 DEFAULT_N_BEST = 1
 DEFAULT_MAX_BEAM_WIDTH = 16
+PREFIX_SIGNATURE = "forced_prefix"
 
 
 def export_options(
@@ -105,8 +117,13 @@ def export_options(
         options = DecodeOptions.coerce(options, **kwargs)
     if options.search == "sampling":
         raise ValueError(
-            "Sampling (`temperature`, `top_k`, `seed`) is not exported: the SavedModel serves "
-            "greedy search (`serving_default`) and beam search (`beam_search`)."
+            "Sampling (`temperature`, `top_k`, `top_p`, `seed`) is not exported: the SavedModel "
+            "serves greedy search (`serving_default`) and beam search (`beam_search`)."
+        )
+    if options.prefix is not None:
+        raise ValueError(
+            f"`prefix` is not an export option: each request gives its own, as the `prefix` "
+            f"input of the `{PREFIX_SIGNATURE}` signature. Received: prefix={options.prefix!r}."
         )
     check_int("beam_width", options.beam_width, maximum=max_beam_width)
     return options
@@ -173,35 +190,70 @@ def _beam_signature(translator: Any, options: DecodeOptions, max_beam_width: int
         ]
     )
     def beam_search(inputs, beam_width=default_width, n_best=default_n_best):
-        check = tf.debugging.assert_less_equal(
-            beam_width,
-            max_beam_width,
-            message=f"`beam_width` must be at most {max_beam_width} (the exported maximum).",
-        )
-        with tf.control_dependencies([check]):
-            beam_width = tf.identity(beam_width)
-
-        def decode():
-            decoded = translator.decode_graph(inputs, options, beam_width=beam_width, n_best=n_best)
-            return {
-                "outputs": decoded.outputs,
-                "scores": decoded.scores,
-                "normalized_scores": decoded.normalized_scores,
-                "accepted": decoded.accepted,
-            }
-
-        def empty():
-            scores = tf.zeros([0, n_best], tf.float32)
-            return {
-                "outputs": tf.zeros([0, n_best], tf.string),
-                "scores": scores,
-                "normalized_scores": scores,
-                "accepted": tf.zeros([0, n_best], tf.bool),
-            }
-
-        return _unless_empty(inputs, decode, empty)
+        return _beam_outputs(translator, options, max_beam_width, inputs, beam_width, n_best)
 
     return beam_search
+
+
+def _prefix_signature(translator: Any, options: DecodeOptions, max_beam_width: int) -> Any:
+    """`beam_search` with one more input, `prefix` (see `keras_seq2seq.decoding.prefix`)."""
+    import tensorflow as tf
+
+    default_prefix = tf.constant([], tf.string)  # no prefix
+    default_width = tf.constant(options.beam_width, tf.int32)
+    default_n_best = tf.constant(options.n_best, tf.int32)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="inputs"),
+            tf.TensorSpec([None], tf.string, name="prefix"),
+            tf.TensorSpec([], tf.int32, name="beam_width"),
+            tf.TensorSpec([], tf.int32, name="n_best"),
+        ]
+    )
+    def forced_prefix(
+        inputs, prefix=default_prefix, beam_width=default_width, n_best=default_n_best
+    ):
+        return _beam_outputs(
+            translator, options, max_beam_width, inputs, beam_width, n_best, prefixes=prefix
+        )
+
+    return forced_prefix
+
+
+def _beam_outputs(translator, options, max_beam_width, inputs, beam_width, n_best, prefixes=None):
+    """The outputs of the beam signatures (an empty batch gives empty outputs)."""
+    import tensorflow as tf
+
+    check = tf.debugging.assert_less_equal(
+        beam_width,
+        max_beam_width,
+        message=f"`beam_width` must be at most {max_beam_width} (the exported maximum).",
+    )
+    with tf.control_dependencies([check]):
+        beam_width = tf.identity(beam_width)
+
+    def decode():
+        decoded = translator.decode_graph(
+            inputs, options, beam_width=beam_width, n_best=n_best, prefixes=prefixes
+        )
+        return {
+            "outputs": decoded.outputs,
+            "scores": decoded.scores,
+            "normalized_scores": decoded.normalized_scores,
+            "accepted": decoded.accepted,
+        }
+
+    def empty():
+        scores = tf.zeros([0, n_best], tf.float32)
+        return {
+            "outputs": tf.zeros([0, n_best], tf.string),
+            "scores": scores,
+            "normalized_scores": scores,
+            "accepted": tf.zeros([0, n_best], tf.bool),
+        }
+
+    return _unless_empty(inputs, decode, empty)
 
 
 def _score_signature(translator: Any) -> Any:
@@ -273,10 +325,12 @@ def build_serving_module(
     module.model_variables = _tf_variables(translator.model.keras_models)
     module.serving_default = _greedy_signature(translator, options)
     module.beam_search = _beam_signature(translator, options, max_beam_width)
+    module.forced_prefix = _prefix_signature(translator, options, max_beam_width)
     module.score = _score_signature(translator)
     return module, {
         SERVING_SIGNATURE: module.serving_default,
         BEAM_SIGNATURE: module.beam_search,
+        PREFIX_SIGNATURE: module.forced_prefix,
         SCORE_SIGNATURE: module.score,
     }
 
@@ -307,12 +361,15 @@ def export_model(
     force: bool = False,
     max_beam_width: int = DEFAULT_MAX_BEAM_WIDTH,
     check_ops: bool = True,
+    quantize: str | None = None,
     **option_kwargs: Any,
 ) -> Path:
     """Exports a trained model as a versioned SavedModel for TF Serving.
 
     Everything is written to a temporary directory inside `output_base` (`.tmp-*`, which TF
-    Serving ignores as it is not a number), the op check runs on it, and it is renamed to
+    Serving ignores as it is not a number), warm-up records included (`write_warmup_requests`,
+    from the model's validation data when it was trained on a builtin dataset), the op check
+    runs on it, and it is renamed to
     `output_base/VERSION` in one step, so a server polling `output_base` never sees a
     half-written version. If anything fails, no version directory and no temporary directory
     are left. With `force=True` an existing version is moved aside, replaced and deleted.
@@ -331,6 +388,9 @@ def export_model(
         force: bool. Replace an existing version. Defaults to `False`.
         max_beam_width: int. Largest beam width a request may ask for. Defaults to `16`.
         check_ops: bool. Run `check_saved_model_ops` before publishing. Defaults to `True`.
+        quantize: None or `"int8"`. `"int8"` stores the dense layers' kernels as int8 with
+            float32 scales (`keras_seq2seq.serving.quantize`; recorded as `quantization` in
+            the model card). Defaults to None (float32 weights).
         **option_kwargs: DecodeOptions fields (`beam_width=4`, `length_penalty=0.6`, ...),
             when `options` is None.
 
@@ -341,21 +401,28 @@ def export_model(
         FileNotFoundError: `model_path` holds no model.
         FileExistsError: the version exists and `force` is false.
         TypeError: an option has the wrong type.
-        ValueError: an option is out of range, or the graph uses ops stock TF Serving lacks
-            (`ServingOpsError`).
+        ValueError: an option is out of range, an unknown `quantize` mode or a model it
+            cannot quantize, or the graph uses ops stock TF Serving lacks (`ServingOpsError`).
 
     Example:
     >>> export_model("runs/dates", "exported/dates")  # doctest: +SKIP
     PosixPath('exported/dates/1')
     """
     from keras_seq2seq.decoding.translator import load
+    from keras_seq2seq.serving.quantize import (
+        check_quantize_mode,
+        quantize_for_export,
+        record_quantization,
+    )
     from keras_seq2seq.training.run_dir import resolve_model_dirs
 
+    quantize = check_quantize_mode(quantize)
     paths = [model_path] if isinstance(model_path, (str, Path)) else list(model_path)
     run_dirs = [member for path in paths for member in resolve_model_dirs(path)]
     options = export_options(options, max_beam_width=max_beam_width, **option_kwargs)
     target = _version_dir(Path(output_base), version, force)
     translator = load(run_dirs)
+    quantized = quantize_for_export(translator, quantize) if quantize else None
     module, signatures = build_serving_module(translator, options, max_beam_width=max_beam_width)
 
     import tensorflow as tf
@@ -368,6 +435,9 @@ def export_model(
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         _copy_model_files(run_dirs, staging)
+        if quantized is not None:
+            record_quantization(staging / MODEL_CARD_FILE, quantized)
+        write_warmup_requests(staging, model_name=target.parent.name)
         if check_ops:
             check_saved_model_ops(staging)
         _publish(staging, target, force=force)

@@ -22,6 +22,8 @@ from keras_seq2seq.config import TextConfig
 from keras_seq2seq.decoding.output_check import describe_output_check
 
 TRAINING_FILE = "training.json"
+DISTILL_FILE = "distill.json"
+"""Written by `distill` into a student's run directory: its teachers and the settings."""
 EVALUATION_FILE = "evaluation.json"
 MODEL_CARD_FILE = "model_card.json"
 
@@ -31,19 +33,12 @@ def pairs_sha256(pairs: Sequence[tuple[str, str]]) -> str:
 
     Example:
     >>> pairs_sha256([("a", "b")])[:12]
-    '2b1d2f75b1a4'
+    '5dd1197866f4'
     """
     digest = hashlib.sha256()
     for source, target in pairs:
         digest.update(f"{source}\t{target}\n".encode())
     return digest.hexdigest()
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Writes JSON atomically (temporary file, then rename)."""
-    partial = path.with_suffix(path.suffix + ".tmp")
-    partial.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(partial, path)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -65,7 +60,8 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
         dict with `model` (directory), `architecture`, `options`, `units`, `num_layers`,
         `dropout`, `parameters`, `source` / `target` (tokenizer kind, vocabulary size,
         lower-casing, maximum length; the target's `output_pattern` and `output_check`),
-        `training` (or None) and `evaluation` (or None).
+        `training` (or None), `distillation` (the teachers and settings of a model trained
+        by `distill`, or None) and `evaluation` (or None).
 
     Raises:
         FileNotFoundError: no model there.
@@ -102,6 +98,7 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
     card["target"]["output_pattern"] = config.target_text.output_pattern
     card["target"]["output_check"] = config.target_text.output_check
     card["training"] = _read_json(run.run_dir / TRAINING_FILE)
+    card["distillation"] = _read_json(run.run_dir / DISTILL_FILE)
     card["evaluation"] = _read_json(run.run_dir / EVALUATION_FILE)
     return card
 
@@ -119,6 +116,25 @@ def _training_lines(training: dict[str, Any] | None) -> list[tuple[str, str]]:
     ]  # fmt: skip
     if "seconds" in training:
         rows.append(("training time", f"{training['seconds']:.0f} s"))
+    return rows
+
+
+def _distillation_lines(record: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The teachers of a distilled model (`distill.json`); nothing for other models."""
+    if record is None:
+        return []
+    teachers = ", ".join(
+        f"{teacher.get('path', '?')} ({teacher.get('architecture', '?')})"
+        for teacher in record.get("teachers", [])
+    )
+    mode = record.get("mode", "?")
+    rows = [("distilled from", f"{teachers}; {mode}-level" if mode != "both" else
+             f"{teachers}; sequence- and token-level")]  # fmt: skip
+    outputs = record.get("teacher_outputs")
+    if outputs:
+        rows.append(("teacher outputs", f"{outputs.get('sources', '?'):,} sources, beam width "
+                     f"{record.get('teacher_beam_width', '?')}, {outputs.get('refused', 0):,} "
+                     "refused (dropped)"))  # fmt: skip
     return rows
 
 
@@ -149,6 +165,7 @@ def format_model_card(card: dict[str, Any]) -> str:
     }))  # fmt: skip
     rows.append(("outputs", check or "not constrained (no output pattern or check)"))
     rows += _training_lines(card["training"])
+    rows += _distillation_lines(card.get("distillation"))
     evaluation = card["evaluation"]
     if evaluation is None:
         rows.append(

@@ -2,7 +2,8 @@
 
 Modules: `fit` (`train`, `compile_model`), `run_dir` (the run directory: save, find, load),
 `recipes` (builtin datasets' settings), `callbacks`, `losses`, `schedules`, `averaging`
-(checkpoint averaging), `distribute` (tf.distribute strategies) and `cpu` (thread pools,
+(checkpoint averaging), `distill` (knowledge distillation, with `teacher_pass` and
+`distill_loss`), `distribute` (tf.distribute strategies) and `cpu` (thread pools,
 allocator). The public entry points are also at the top level: `keras_seq2seq.train`,
-`keras_seq2seq.load`, `keras_seq2seq.average_checkpoints`.
+`keras_seq2seq.distill`, `keras_seq2seq.load`, `keras_seq2seq.average_checkpoints`.
 """

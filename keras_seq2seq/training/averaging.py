@@ -16,8 +16,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.models import get_architecture
-from keras_seq2seq.serving.model_card import TRAINING_FILE, write_json
+from keras_seq2seq.serving.model_card import TRAINING_FILE
 from keras_seq2seq.training.run_dir import MODEL_FILE, load_run, model_files
 from keras_seq2seq.validation import check_int
 

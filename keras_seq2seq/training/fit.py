@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import shutil
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import keras
 import tensorflow as tf
 
+from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.config import (
     MONITORS,
     ModelConfig,
@@ -33,7 +33,7 @@ from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
 from keras_seq2seq.models import get_architecture
 from keras_seq2seq.models.copying import CopyVocabulary
 from keras_seq2seq.progress import Progress
-from keras_seq2seq.serving.model_card import TRAINING_FILE, pairs_sha256, write_json
+from keras_seq2seq.serving.model_card import TRAINING_FILE, pairs_sha256
 from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
 from keras_seq2seq.training import distribute
 from keras_seq2seq.training.averaging import CHECKPOINTS_DIR, KeepCheckpoints
@@ -115,10 +115,7 @@ class _HistoryWriter(keras.callbacks.Callback):
             values = history.setdefault(key, [])
             del values[epoch:]
             values.append(float(value))
-        # Write then rename: a process killed mid-write leaves the previous history intact.
-        partial = self.path.with_suffix(".json.tmp")
-        partial.write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
-        os.replace(partial, self.path)
+        write_json(self.path, history)  # a process killed mid-write keeps the last history
 
 
 def read_history(path: str | Path) -> dict[str, list[float]]:
@@ -169,7 +166,13 @@ def _prepare_tokenizers(
     target_text: TextConfig,
     train_pairs: Sequence[tuple[str, str]],
     report: Progress,
+    given: tuple[Tokenizer, Tokenizer] | None = None,
 ) -> tuple[Tokenizer, Tokenizer]:
+    if given is not None:  # fixed vocabularies (a teacher's, for token-level distillation)
+        save_tokenizers(run_dir, *given)
+        # Read back rather than reuse: seeding the run (`set_random_seed`) clears TensorFlow's
+        # resources, a SentencePiece model's among them, so the given objects may be dead.
+        return read_tokenizers(run_dir, source_text, target_text)
     shared = check_shared_vocabulary(source_text, target_text)
     if (run_dir / BACKUP_DIR).is_dir() and (run_dir / SOURCE_VOCAB_FILE).is_file():
         # Resuming an interrupted run: keep the vocabularies the saved weights were trained with.
@@ -324,6 +327,8 @@ class _Job(NamedTuple):
     source_text: TextConfig
     target_text: TextConfig
     train_config: TrainConfig
+    tokenizers: tuple[Tokenizer, Tokenizer] | None = None
+    wrap_model: Callable[[keras.Model], keras.Model] | None = None
 
 
 def _train_into(
@@ -335,11 +340,11 @@ def _train_into(
     decoded_metrics_pairs: Sequence[tuple[str, str]] | None,
 ) -> tuple[RunConfig, dict[str, list[float]]]:
     """Learns the vocabularies, builds, compiles and fits the model into `write_dir`."""
-    train_pairs, validation_pairs, options, source_text, target_text, train_config = job
+    train_pairs, validation_pairs, options, source_text, target_text, train_config = job[:6]
     keras.utils.set_random_seed(train_config.seed)
     report = Progress(enabled=verbose != 0)
     source_tok, target_tok = _prepare_tokenizers(
-        write_dir, source_text, target_text, train_pairs, report
+        write_dir, source_text, target_text, train_pairs, report, job.tokenizers
     )
     # Every worker builds its vocabularies from its own copy of the data (deterministic: ties
     # are broken by the token): check that the copies agree before training on them.
@@ -358,12 +363,13 @@ def _train_into(
     # Variables (weights, optimizer slots, metrics) are created in the strategy's scope.
     with strategy.scope():
         model = architecture.build(model_config, mixed_precision=train_config.mixed_precision)
+        training = job.wrap_model(model.training) if job.wrap_model else model.training
         compile_model(
-            model.training,
+            training,
             train_config,
             vocabulary_size=model_config.target_vocabulary_size if model.copies else None,
         )
-    distribute.prepare_model(model.training, strategy, train_data)
+    distribute.prepare_model(training, strategy, train_data)
     decoded = _decoded_metrics(config, decoded_metrics_pairs, validation_pairs)
     if decoded is not None:
         extra_callbacks.insert(0, DecodedMetricsCallback(decoded, source_tok, target_tok, config,
@@ -371,7 +377,7 @@ def _train_into(
     monitor = train_config.monitor if validation_data is not None else "loss"
     fit_callbacks = _fit_callbacks(write_dir, strategy, config, extra_callbacks, monitor)
     try:
-        _fit(model.training, train_data, validation_data, fit_callbacks, config.train, verbose)
+        _fit(training, train_data, validation_data, fit_callbacks, config.train, verbose)
     except KeyboardInterrupt:
         raise TrainingInterruptedError(write_dir, read_history(write_dir / HISTORY_FILE)) from None
     if not (write_dir / MODEL_FILE).is_file():
@@ -442,6 +448,8 @@ def train(
     decoded_metrics_pairs: Sequence[tuple[str, str]] | None = None,
     strategy: str | tf.distribute.Strategy = "default",
     data_source: str | None = None,
+    tokenizers: tuple[Tokenizer, Tokenizer] | None = None,
+    wrap_model: Callable[[keras.Model], keras.Model] | None = None,
 ) -> TrainResult:
     """Trains a sequence-to-sequence model with `model.fit` and writes a run directory.
 
@@ -476,6 +484,14 @@ def train(
             global batch, split over all replicas. Defaults to `"default"`.
         data_source: str or None. Where the pairs came from (a builtin dataset's name or a
             file path), for the model card (`training.json`). Defaults to `None`.
+        tokenizers: (source, target) Tokenizers or None. Train with these vocabularies
+            instead of learning them from the pairs (e.g. a teacher's, for token-level
+            distillation); `source_text` and `target_text` must be the settings they were
+            made with. Defaults to `None` (learned).
+        wrap_model: callable or None. Takes the architecture's training model and returns
+            the `keras.Model` that is compiled and fitted in its place, sharing its layers
+            (e.g. `keras_seq2seq.training.distill_loss.DistillationModel`, whose loss adds a
+            teacher's); its `save` must write the training model itself. Defaults to `None`.
 
     Returns:
         TrainResult with the run directory, config and history.
@@ -523,7 +539,10 @@ def train(
             "so it needs one vocabulary for both sides: add --shared-vocabulary "
             "(TextConfig(shared_vocabulary=True) on both sides)."
         )
-    job = _Job(train_pairs, validation_pairs, options, source_text, target_text, train_config)
+    job = _Job(
+        train_pairs, validation_pairs, options, source_text, target_text, train_config,
+        tokenizers, wrap_model,
+    )  # fmt: skip
     started = time.perf_counter()
     with training_lock(write_dir):
         config, history = _train_into(
