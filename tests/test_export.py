@@ -659,7 +659,12 @@ def test_translate_over_rest(fake_server, translator, capsys):
     texts = ["abc", "hgfe", "", "a b"]
     assert main(["translate", "--model", fake_server, *texts]) == 0
     assert capsys.readouterr().out.splitlines() == translator.translate(texts)
-    assert _FakeTFServing.requests[-1] == {"signature_name": "serving_default", "instances": texts}
+    # One request, its texts in length order (the server decodes a batch as long as its longest).
+    in_length_order = ["", "abc", "a b", "hgfe"]
+    assert _FakeTFServing.requests[-1] == {
+        "signature_name": "serving_default",
+        "instances": in_length_order,
+    }
 
     beam_args = ["--beam-width", "3", "--n-best", "2"]
     assert main(["translate", "--model", fake_server, *beam_args, "abc"]) == 0

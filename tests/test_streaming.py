@@ -25,11 +25,13 @@ class FakeTranslator:
         ]
 
 
-def test_outputs_come_back_in_input_order_with_sorted_chunks():
+def test_outputs_come_back_in_input_order_chunk_by_chunk():
+    # Chunks go to `translate` as they come: ordering by length is the translator's job
+    # (`keras_seq2seq.decoding.ordering`), done once.
     translator = FakeTranslator()
     lines = ["ccc", "a", "bbbb", "dd", "", "eeeee", "f"]
     assert list(translate_lines(translator, lines, chunk_size=3)) == [t[::-1] for t in lines]
-    assert translator.calls == [["a", "ccc", "bbbb"], ["", "dd", "eeeee"], ["f"]]
+    assert translator.calls == [["ccc", "a", "bbbb"], ["dd", "", "eeeee"], ["f"]]
 
 
 def test_n_best_lines_and_no_line_breaks_in_outputs():

@@ -1,8 +1,8 @@
 """Translating streams of any length in bounded memory: one output line per input line.
 
-Lines are read `chunk_size` at a time; each chunk is sorted by length so batches hold inputs of
-similar length (less padding, fewer wasted decoding steps), translated, put back in input order
-and written before the next chunk is read. Memory is bounded by the chunk, not the file.
+Lines are read `chunk_size` at a time; each chunk is translated (the translator batches it by
+length, so batches hold inputs of similar length, and answers in the chunk's order) and written
+before the next chunk is read. Memory is bounded by the chunk, not the file.
 """
 
 from __future__ import annotations
@@ -93,17 +93,12 @@ def translate_lines(
     done = 0
     counts: dict[type, int] = {}
     for chunk in _chunks(lines, chunk_size):
-        order = sorted(range(len(chunk)), key=lambda i: len(chunk[i]))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CountedWarning)
-            results = translator.translate(
-                [chunk[i] for i in order], options, batch_size=batch_size
-            )
+            # `translate` batches by length itself and answers in the chunk's order.
+            results = translator.translate(chunk, options, batch_size=batch_size)
         _tally(caught, counts)
-        in_order: list[Any] = [None] * len(chunk)
-        for position, result in zip(order, results, strict=True):
-            in_order[position] = result
-        for result in in_order:
+        for result in results:
             yield from format_result(result, options.n_best)
         done += len(chunk)
         if counter is not None:

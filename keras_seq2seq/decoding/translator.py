@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from keras_seq2seq.config import RunConfig
 from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
+from keras_seq2seq.decoding.ordering import in_input_order, length_order
 from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
 from keras_seq2seq.decoding.prefix import batch_prefixes, check_prefixes, prefix_ids
 from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
@@ -393,9 +394,7 @@ class Translator(tf.Module):
             for batch in batches
             for hypotheses in batch_hypotheses(batch, options.n_best)
         ]
-        results: list[Any] = [None] * len(items)
-        for position, result in zip(order, in_length_order, strict=True):
-            results[position] = result
+        results = in_input_order(order, in_length_order)
         return results[0] if single else results
 
     def refusal_reason(self, options: DecodeOptions) -> str:
@@ -425,25 +424,6 @@ class Translator(tf.Module):
                 ),
                 stacklevel=3,
             )
-
-
-def length_order(texts: Sequence[str]) -> list[int]:
-    """Indices of `texts`, shortest first (stable): the order to batch them in.
-
-    A batch decodes as long as its longest input and output, so texts of similar length
-    together waste fewer steps on padding and on finished rows.
-
-    Args:
-        texts: sequence of str.
-
-    Returns:
-        list of int, a permutation of `range(len(texts))`.
-
-    Example:
-    >>> length_order(["abc", "a", "ab"])
-    [1, 2, 0]
-    """
-    return sorted(range(len(texts)), key=lambda i: len(texts[i]))
 
 
 def batch_hypotheses(batch: Decoded, n_best: int) -> list[list[Hypothesis]]:

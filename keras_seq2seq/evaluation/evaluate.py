@@ -32,7 +32,8 @@ import tensorflow as tf
 
 from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.decoding.options import DecodeOptions
-from keras_seq2seq.decoding.translator import Translator, length_order, load
+from keras_seq2seq.decoding.ordering import length_order
+from keras_seq2seq.decoding.translator import Translator, load
 from keras_seq2seq.evaluation.metrics import (
     METRIC_NAMES,
     ROUGE_TYPES,

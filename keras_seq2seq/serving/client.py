@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
+from keras_seq2seq.decoding.ordering import in_input_order, length_order
 from keras_seq2seq.validation import check_int
 
 SERVING_SIGNATURE = "serving_default"
@@ -336,9 +337,14 @@ class RestTranslator:
         single = isinstance(texts, str)
         items = [texts] if single else list(texts)
         _check_texts(items)
-        results: list[Any] = []
-        for begin in range(0, len(items), batch_size):
-            results.extend(self._translate_batch(items[begin : begin + batch_size], options))
+        # Requests of similar lengths: the server decodes each as long as its longest text.
+        order = length_order(items)
+        ordered = [items[i] for i in order]
+        in_length_order: list[Any] = []
+        for begin in range(0, len(ordered), batch_size):
+            batch = ordered[begin : begin + batch_size]
+            in_length_order.extend(self._translate_batch(batch, options))
+        results = in_input_order(order, in_length_order)
         return results[0] if single else results
 
     def _translate_batch(self, batch: list[str], options: DecodeOptions) -> list[Any]:

@@ -78,6 +78,7 @@ from keras_seq2seq.serving.model_card import (
 from keras_seq2seq.serving.op_check import check_saved_model_ops
 from keras_seq2seq.serving.warmup import write_warmup_requests
 from keras_seq2seq.validation import check_int
+from keras_seq2seq.versions import version_dirs
 
 DEFAULT_BEAM_WIDTH = 4
 DEFAULT_N_BEST = 1
@@ -340,10 +341,7 @@ def build_serving_module(
 
 def existing_versions(output_base: str | Path) -> list[int]:
     """Sorted numeric version directories under `output_base` (empty if it does not exist)."""
-    base = Path(output_base)
-    if not base.is_dir():
-        return []
-    return sorted(int(child.name) for child in base.iterdir() if child.name.isdigit())
+    return [int(child.name) for child in version_dirs(output_base)]
 
 
 def next_version(output_base: str | Path) -> int:

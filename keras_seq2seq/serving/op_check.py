@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_seq2seq.serving.tf_text_ops import TF_TEXT_OP_ATTRS, TF_TEXT_VERSION
+from keras_seq2seq.versions import version_dirs
 
 TF_TEXT_SERVING_OPS = frozenset(TF_TEXT_OP_ATTRS)
 """TF-Text op types that stock TF Serving links (those of `TF_TEXT_VERSION`; see the module)."""
@@ -125,7 +126,7 @@ def _read_saved_model(path: Path) -> Any:
 
         text_format.Parse(text.read_text(encoding="utf-8"), message)
     else:
-        versions = sorted(child.name for child in path.iterdir() if child.name.isdigit())
+        versions = [child.name for child in version_dirs(path)]
         hint = (
             f" It holds version directories ({', '.join(versions)}): pass one of them."
             if versions

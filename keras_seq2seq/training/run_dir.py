@@ -33,6 +33,7 @@ from keras_seq2seq.errors import RunDirectoryBusyError
 from keras_seq2seq.models import Architecture, get_architecture
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_class, tokenizer_from_vocabulary
 from keras_seq2seq.text.vocabulary import load_vocabulary, save_vocabulary
+from keras_seq2seq.versions import newest_version_dir
 
 CONFIG_FILE = "config.json"
 SOURCE_VOCAB_FILE = "source_vocab.txt"
@@ -80,13 +81,7 @@ def resolve_run_dir(path: str | Path) -> Path:
             f"{path} is a file; pass the model directory (a run directory or saved_models/NAME)."
         )
     if not (path / CONFIG_FILE).exists():
-        versions = sorted(
-            (int(child.name), child)
-            for child in path.iterdir()
-            if child.is_dir() and child.name.isdigit()
-        )
-        if versions:
-            path = versions[-1][1]
+        path = newest_version_dir(path) or path
     missing = [name for name in RUN_FILES if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(
@@ -127,13 +122,7 @@ def resolve_model_dirs(path: str | Path) -> list[Path]:
     """
     path = Path(path)
     if path.is_dir() and not (path / CONFIG_FILE).exists() and not (path / ENSEMBLE_FILE).exists():
-        versions = sorted(
-            (int(child.name), child)
-            for child in path.iterdir()
-            if child.is_dir() and child.name.isdigit()
-        )
-        if versions:
-            path = versions[-1][1]
+        path = newest_version_dir(path) or path
     if (path / ENSEMBLE_FILE).is_file():
         try:
             members = json.loads((path / ENSEMBLE_FILE).read_text(encoding="utf-8"))["members"]

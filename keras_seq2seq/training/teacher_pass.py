@@ -21,7 +21,8 @@ from typing import Any, NamedTuple
 
 from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.decoding.options import DecodeOptions
-from keras_seq2seq.decoding.translator import Translator, length_order
+from keras_seq2seq.decoding.ordering import length_order
+from keras_seq2seq.decoding.translator import Translator
 from keras_seq2seq.progress import Counter, Progress
 
 CACHE_DIR = "distill"
