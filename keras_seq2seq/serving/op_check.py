@@ -112,8 +112,26 @@ def core_op_names() -> frozenset[str]:
     return frozenset(json.loads(done.stdout))
 
 
-def _read_saved_model(path: Path) -> Any:
+def read_saved_model(path: str | Path) -> Any:
+    """The `SavedModel` proto of a SavedModel directory (`saved_model.pb` or `.pbtxt`).
+
+    Args:
+        path: str or Path. A SavedModel directory, e.g. `saved_models/dates/2`.
+
+    Returns:
+        tensorflow.core.protobuf.saved_model_pb2.SavedModel.
+
+    Raises:
+        FileNotFoundError: the directory is missing or holds no SavedModel (the message names
+            the version directories when it is a model's base directory).
+
+    Example:
+    >>> read_saved_model("saved_models/dates/2").meta_graphs[0].meta_info_def.tags  # doctest: +SKIP
+    ['serve']
+    """
     from tensorflow.core.protobuf import saved_model_pb2
+
+    path = Path(path)
 
     if not path.is_dir():
         raise FileNotFoundError(f"SavedModel directory not found: {path}")
@@ -174,7 +192,7 @@ def saved_model_op_types(path: str | Path) -> list[str]:
     >>> saved_model_op_types("saved_models/dates/2")[:3]  # doctest: +SKIP
     ['AddV2', 'All', 'Any']
     """
-    message = _read_saved_model(Path(path))
+    message = read_saved_model(path)
     return sorted({node.op for node in _nodes(message)} - _function_names(message))
 
 
@@ -192,7 +210,7 @@ def tf_text_attribute_mismatches(path: str | Path) -> list[str]:
     []
     """
     problems = set()
-    for node in _nodes(_read_saved_model(Path(path))):
+    for node in _nodes(read_saved_model(path)):
         known = TF_TEXT_OP_ATTRS.get(node.op)
         if known is None:
             continue

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_seq2seq.serving.model_card import TRAINING_FILE
+from keras_seq2seq.serving.op_check import read_saved_model
 from keras_seq2seq.validation import check_int
 
 WARMUP_DIR = "assets.extra"
@@ -220,14 +221,12 @@ def serving_signature_defs(export_dir: str | Path) -> dict[str, Any]:
     >>> sorted(serving_signature_defs("saved_models/dates/2"))  # doctest: +SKIP
     ['beam_search', 'score', 'serving_default']
     """
-    from tensorflow.core.protobuf import saved_model_pb2
-
     path = Path(export_dir) / "saved_model.pb"
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} not found: pass a SavedModel version directory, e.g. saved_models/dates/2."
         )
-    saved_model = saved_model_pb2.SavedModel.FromString(path.read_bytes())
+    saved_model = read_saved_model(export_dir)
     for meta_graph in saved_model.meta_graphs:
         if "serve" in meta_graph.meta_info_def.tags:
             return {
