@@ -3,17 +3,25 @@
     python benchmarks/translation.py --data ../shared/data/ddtp_en_de.dev.tsv.gz
         [--architecture transformer|rnn] [--time-budget 30] [--vocab-size 8000]
         [--output runs/translation-ddtp_en_de-transformer] [--skip-training]
-        [--skip-evaluation] [--prepare-only]
+        [--skip-evaluation] [--prepare-only] [--split-only] [--split grouped|random]
 
-1. Split: the pairs are de-duplicated and shuffled with a fixed seed (`--split-seed`), then cut
-   into test (2,000 pairs), validation (1,000) and train (the rest). The split is written to
+1. Split: the pairs are de-duplicated, then cut into test (2,000 pairs), validation (1,000) and
+   train (the rest) with a fixed seed (`--split-seed`). `--split grouped` (the default) first
+   groups near-duplicate sources (word-Jaccard >= `--group-threshold`, linked transitively;
+   `benchmarks/near_duplicates.py`) and deals whole groups, so no test source has a training
+   source that close; `--split random` shuffles the pairs one by one (the earlier split, kept
+   for the side-by-side row; its default output directory ends in `-random`). Either way the
+   share of test sources within 0.9 and 0.7 word-Jaccard of a training source is printed and
+   written to `OUTPUT/split/split.json`, and the split to
    `OUTPUT/split/{train,valid,test}.{src,tgt}` (text normalized as the tokenizers see it), so
    peers (`benchmarks/peers/opennmt.py`) train and test on exactly the same pairs.
+   `--split-only` stops there; an OUTPUT whose split was made otherwise is refused.
 2. Train: one SentencePiece model for both sides (`--shared-vocabulary`, unigram), learned on
    the training split only, and the architecture's translation recipe below, for at most
    `--time-budget` minutes of training (whole epochs; see `TimeBudget`).
-3. Evaluate on the test pairs: BLEU and chrF (sacrebleu, with signatures) with beam 4 and
-   n-gram blocking 3, and greedy; decode speed. The SentencePiece model goes to
+3. Evaluate on the test pairs: BLEU and chrF (sacrebleu, with signatures), names-exact (the
+   share of the sources' identifiers reproduced exactly, `keras_seq2seq.evaluation.names`)
+   with beam 4 and n-gram blocking 3, and greedy; decode speed. The SentencePiece model goes to
    `OUTPUT/run/source_spm.model` for the peers (`--prepare-only` writes the split and that
    model, the same one training learns, and stops).
 
@@ -25,12 +33,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
 from keras_seq2seq.quiet import silence_tensorflow
 
 TEST_SIZE, VALIDATION_SIZE = 2_000, 1_000
+OVERLAP_THRESHOLDS = (0.9, 0.7)
 RECIPES = {
     "transformer": {
         "model": {"architecture": "transformer", "units": 256, "num_layers": 3, "heads": 4,
@@ -48,15 +58,64 @@ RECIPES = {
 }  # fmt: skip
 
 
-def split_pairs(pairs: list[tuple[str, str]], seed: int) -> dict[str, list[tuple[str, str]]]:
-    """De-duplicated pairs cut into test / validation / train by a fixed-seed shuffle."""
+def split_pairs(
+    pairs: list[tuple[str, str]], seed: int, kind: str = "random", threshold: float = 0.7
+) -> dict[str, list[tuple[str, str]]]:
+    """De-duplicated pairs cut into test / validation / train with a fixed seed.
+
+    `kind="random"`: a shuffle of the pairs; `"grouped"`: near-duplicate sources (word-Jaccard
+    >= `threshold`) stay on one side (`near_duplicates.grouped_split`).
+    """
     unique = sorted(set(pairs))
+    if kind == "grouped":
+        from near_duplicates import grouped_split
+
+        return grouped_split(unique, {"test": TEST_SIZE, "valid": VALIDATION_SIZE}, seed, threshold)
+    if kind != "random":
+        raise ValueError(f"split kind must be 'grouped' or 'random', got {kind!r}")
     random.Random(seed).shuffle(unique)
     return {
         "test": unique[:TEST_SIZE],
         "valid": unique[TEST_SIZE : TEST_SIZE + VALIDATION_SIZE],
         "train": unique[TEST_SIZE + VALIDATION_SIZE :],
     }
+
+
+def split_settings(args) -> dict:
+    """What makes a split: `split.json` records it, and a different request is refused."""
+    threshold = args.group_threshold if args.split == "grouped" else None
+    return {"split": args.split, "seed": args.split_seed, "group_threshold": threshold,
+            "data": Path(args.data).name}  # fmt: skip
+
+
+def check_split_directory(directory: Path, settings: dict) -> None:
+    """Exits with a message if `directory` holds a split made with other settings.
+
+    A split directory without `split.json` was written before the grouped split existed: a
+    random split.
+    """
+    if not (directory / "test.src").is_file():
+        return
+    record = directory / "split.json"
+    earlier = json.loads(record.read_text()) if record.is_file() else {"split": "random"}
+    differing = {k: earlier[k] for k in ("split", "seed", "group_threshold", "data")
+                 if k in earlier and earlier[k] != settings[k]}  # fmt: skip
+    if differing:
+        sys.exit(
+            f"{directory} holds a split made with other settings ({differing}, asked for "
+            f"{ {k: settings[k] for k in differing} }): a model trained on it may have seen "
+            "this split's test pairs. "
+            "Use another --output, or the same --split/--split-seed/--group-threshold."
+        )
+
+
+def overlap_report(splits: dict) -> dict[str, float]:
+    """Percent of test sources within each of `OVERLAP_THRESHOLDS` of a training source."""
+    from near_duplicates import overlap_shares
+
+    shares = overlap_shares([s for s, _ in splits["test"]], [s for s, _ in splits["train"]],
+                            OVERLAP_THRESHOLDS)  # fmt: skip
+    return {f"{t:g}": round(share, 2) for t, share in shares.items()}
 
 
 def write_split(splits: dict, directory: Path) -> None:
@@ -124,16 +183,33 @@ def train_model(splits, output: Path, args) -> float:
     return time.perf_counter() - started
 
 
-def main(argv=None) -> int:
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="TSV(.gz) of source<TAB>target pairs")
     parser.add_argument("--architecture", choices=sorted(RECIPES), default="transformer")
-    parser.add_argument("--output", help="default runs/translation-NAME-ARCHITECTURE")
+    parser.add_argument("--output", help="default runs/translation-NAME-ARCHITECTURE (+ -random)")
     parser.add_argument("--time-budget", type=float, default=30.0, help="training minutes")
     parser.add_argument("--epochs", type=int, default=100, help="at most this many epochs")
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--max-length", type=int, default=128, help="pieces per side")
     parser.add_argument("--split-seed", type=int, default=1234)
+    parser.add_argument(
+        "--split",
+        choices=("grouped", "random"),
+        default="grouped",
+        help="keep near-duplicate sources on one side (grouped), or shuffle pairs (random)",
+    )
+    parser.add_argument(
+        "--group-threshold",
+        type=float,
+        default=0.7,
+        help="word-Jaccard that puts two sources in one group (--split grouped)",
+    )
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip malformed lines of --data (ddtp_en_fr has 5 with control characters)",
+    )
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument(
         "--prepare-only",
@@ -141,20 +217,72 @@ def main(argv=None) -> int:
         help="write the split and the SentencePiece model (for the peers), then stop",
     )
     parser.add_argument(
+        "--split-only", action="store_true", help="write the split, print its overlap, stop"
+    )
+    parser.add_argument(
         "--skip-evaluation", action="store_true", help="train only (evaluate later)"
     )
     args = parser.parse_args(argv)
+    if not 0.0 < args.group_threshold <= 1.0:
+        parser.error(f"--group-threshold must be in (0, 1], got {args.group_threshold}")
+    return args
+
+
+def prepare_split(args, output: Path) -> dict:
+    """Reads, splits, checks OUTPUT/split against earlier settings, writes it, prints overlap."""
+    from keras_seq2seq.data.readers import read_pairs
+
+    settings = split_settings(args)
+    check_split_directory(output / "split", settings)
+    started = time.perf_counter()
+    pairs = read_pairs(args.data, skip_bad_lines=args.skip_bad_lines)
+    splits = split_pairs(pairs, args.split_seed, args.split, args.group_threshold)
+    overlap = overlap_report(splits)
+    write_split(splits, output / "split")
+    sizes = {name: len(pairs) for name, pairs in splits.items()}
+    record = {**settings, "sizes": sizes, "test_sources_within_jaccard": overlap}
+    (output / "split" / "split.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"{args.split} split ({time.perf_counter() - started:.0f} s): "
+          + ", ".join(f"{n:,} {name}" for name, n in sizes.items()) + "; test sources within "
+          + ", ".join(f"{t} word-Jaccard of a training source: {share:.1f} %"
+                      for t, share in overlap.items()))  # fmt: skip
+    return splits
+
+
+def evaluate_rows(output: Path, splits: dict) -> tuple[list, dict]:
+    """Greedy and beam-4 rows: (label, BLEU, chrF, names-exact, sentences/s), and reports."""
+    from keras_seq2seq.evaluation.evaluate import evaluate
+    from keras_seq2seq.evaluation.names import names_exact
+
+    rows, reports = [], {}
+    for label, options in (
+        ("greedy", {}),
+        ("beam 4, no-repeat 3-grams", {"beam_width": 4, "no_repeat_ngram": 3}),
+    ):
+        report = evaluate(output / "run", splits["test"], progress=False,
+                          metrics=("bleu", "chrf"), **options)  # fmt: skip
+        examples = report["examples"]
+        names = names_exact([e["source"] for e in examples], [e["hypothesis"] for e in examples],
+                            [e["references"] for e in examples])  # fmt: skip
+        reports[label] = {**{k: v for k, v in report.items() if k != "examples"}, **names}
+        rows.append((label, report["bleu"], report["chrf"], names["names_exact"],
+                     report["sentences_per_second"]))  # fmt: skip
+    return rows, reports
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     silence_tensorflow()
     from keras_seq2seq.training.cpu import configure_for_cpu_training
 
     configure_for_cpu_training()
-    from keras_seq2seq.data.readers import read_pairs
-    from keras_seq2seq.evaluation.evaluate import evaluate
-
     name = Path(args.data).name.split(".")[0]
-    output = Path(args.output or f"runs/translation-{name}-{args.architecture}")
-    splits = split_pairs(read_pairs(args.data), args.split_seed)
-    write_split(splits, output / "split")
+    suffix = "-random" if args.split == "random" else ""
+    output = Path(args.output or f"runs/translation-{name}-{args.architecture}{suffix}")
+    splits = prepare_split(args, output)
+    if args.split_only:
+        print(f"Split in {output / 'split'}")
+        return 0
     if args.prepare_only:
         prepare_pieces(splits, output / "run", args)
         print(f"Split in {output / 'split'}, pieces in {output / 'run' / 'source_spm.model'}")
@@ -164,21 +292,13 @@ def main(argv=None) -> int:
         if seconds is not None:
             print(f"Trained in {seconds / 60:.1f} min; evaluate with --skip-training")
         return 0
-    rows, reports = [], {}
-    for label, options in (
-        ("greedy", {}),
-        ("beam 4, no-repeat 3-grams", {"beam_width": 4, "no_repeat_ngram": 3}),
-    ):
-        report = evaluate(output / "run", splits["test"], progress=False,
-                          metrics=("bleu", "chrf"), **options)  # fmt: skip
-        reports[label] = {k: v for k, v in report.items() if k != "examples"}
-        rows.append((label, report["bleu"], report["chrf"], report["sentences_per_second"]))
+    rows, reports = evaluate_rows(output, splits)
     print(f"\n{name}: {len(splits['train']):,} train / {len(splits['valid']):,} validation / "
-          f"{len(splits['test']):,} test pairs; {args.architecture}, training "
-          + (f"{seconds / 60:.1f} min" if seconds else "skipped"))  # fmt: skip
-    print("| decoding | BLEU | chrF | sentences/s |\n|---|---|---|---|")
-    for label, bleu, chrf, speed in rows:
-        print(f"| {label} | {bleu:.1f} | {chrf:.1f} | {speed:.1f} |")
+          f"{len(splits['test']):,} test pairs ({args.split} split); {args.architecture}, "
+          "training " + (f"{seconds / 60:.1f} min" if seconds else "skipped"))  # fmt: skip
+    print("| decoding | BLEU | chrF | names-exact | sentences/s |\n|---|---|---|---|---|")
+    for label, bleu, chrf, names, speed in rows:
+        print(f"| {label} | {bleu:.1f} | {chrf:.1f} | {names:.1f} | {speed:.1f} |")
     print(reports[rows[-1][0]]["bleu_signature"])
     (output / "translation_benchmark.json").write_text(
         json.dumps({"train_seconds": seconds, "reports": reports}, indent=1) + "\n"

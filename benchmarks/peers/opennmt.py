@@ -2,8 +2,8 @@
 
     python benchmarks/peers/opennmt.py --split runs/translation-ddtp_en_de-transformer/split
         --spm runs/translation-ddtp_en_de-transformer/run/source_spm.model
-        --model rnn|transformer --time-budget 30 --onmt /tmp/onmt/bin
-        [--block-ngram-repeat 3] [--translate-only]
+        --model rnn|transformer --config matched|defaults --time-budget 30 --onmt /tmp/onmt/bin
+        [--block-ngram-repeat 3] [--translate-only] [--dry-run]
 
 Benchmark-only: OpenNMT-py lives in its own virtual environment with the torch it requires
 (`python3 -m venv /tmp/onmt && /tmp/onmt/bin/pip install OpenNMT-py==3.5.1 torch==2.2.2
@@ -14,25 +14,40 @@ OpenNMT-py commands of `--onmt`:
 
 1. `onmt_build_vocab` on the training split with the `sentencepiece` transform and our
    SentencePiece model (the pieces keras-seq2seq trained with), one shared vocabulary;
-2. `onmt_train` for `--time-budget` minutes of wall clock (stopped by SIGINT), saving a
-   checkpoint every 100 steps (the last one is scored); `--model rnn` is OpenNMT-py's
-   default model (no model option given), `--model transformer` a Transformer of the same
-   sizes as ours (model width 256, 3 + 3 layers, 4 heads, feed-forward 1024, shared
-   embeddings, Noam schedule);
-3. `onmt_translate` of the test sources with the last checkpoint, beam 4, pieces turned back
+2. `onmt_train` for `--time-budget` minutes of wall clock (stopped by SIGINT) with the
+   configuration of `--config`, written to `OUTPUT/config.yaml` and printed:
+   - `matched` (the default) is our recipe of the same name (`RECIPES` of
+     `benchmarks/translation.py`, read from there so the two cannot drift apart) in
+     OpenNMT-py's options, by `matched_options`: the same architecture and sizes, shared and
+     tied embeddings, attention, dropout, Adam with Keras's betas, gradient-norm clipping,
+     learning rate and schedule (our inverse-square-root warmup is OpenNMT-py's `noam`, at
+     the same rate every step), label smoothing, batches of the same number of sentences,
+     loss averaged over target tokens, a checkpoint and a validation per epoch (as our
+     epochs), early stopping after the same patience, and the average of the same number of
+     last checkpoints when our recipe keeps some for averaging (`keep_checkpoints`);
+   - `defaults` is the labelled extra row: for `--model rnn` OpenNMT-py's default model and
+     training (2 x 500 LSTM, SGD; no model option given), for `--model transformer`
+     OpenNMT-py's usual Transformer recipe (Noam at learning rate 2, batches of 4,096
+     tokens, Adam beta2 0.998) at our sizes; a checkpoint every 100 steps.
+   The last checkpoint (or the average of the last ones) is scored;
+3. `onmt_translate` of the test sources with that checkpoint, beam 4, pieces turned back
    into text by the same transform (`--block-ngram-repeat N` adds its repeated n-gram
    blocking, as our `--no-repeat-ngram`; `--translate-only` scores an earlier run's last
    checkpoint again, without training);
 4. BLEU and chrF with keras-seq2seq's own sacrebleu call
-   (`keras_seq2seq.evaluation.metrics`), on the same references as `benchmarks/translation.py`.
+   (`keras_seq2seq.evaluation.metrics`) and names-exact (`keras_seq2seq.evaluation.names`), on
+   the same references as `benchmarks/translation.py`.
 
-Prints one table row.
+`--dry-run` writes and prints the configuration and the commands, and stops: it needs the
+split but not OpenNMT-py. Prints one table row.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import re
 import signal
 import subprocess
@@ -40,7 +55,7 @@ import sys
 import time
 from pathlib import Path
 
-TRANSFORMER = {
+DEFAULTS_TRANSFORMER = {
     "encoder_type": "transformer", "decoder_type": "transformer", "position_encoding": True,
     "enc_layers": 3, "dec_layers": 3, "heads": 4, "hidden_size": 256, "word_vec_size": 256,
     "transformer_ff": 1024, "dropout": [0.1], "attention_dropout": [0.1],
@@ -52,9 +67,147 @@ TRANSFORMER = {
 }  # fmt: skip
 
 
-def write_config(work: Path, split: Path, spm: Path, model: str) -> Path:
-    """The OpenNMT-py YAML configuration (JSON is valid YAML)."""
-    config = {
+HERE = Path(__file__).resolve().parent
+KERAS_ADAM_BETAS = (0.9, 0.999)  # keras.optimizers.Adam's defaults, which our training uses
+# fmt: off
+TRAIN_DEFAULTS = {"clipnorm": 5.0, "lr_schedule": "constant", "warmup_steps": 0,
+                  "keep_checkpoints": 0, "patience": 5}  # TrainConfig's defaults
+NEVER_DECAY = 10**12  # OpenNMT-py halves a constant rate every 10,000 steps after 50,000
+ATTENTION = {"dot": "dot", "additive": "mlp", "none": "none"}
+RNN_MODEL_KEYS = {"architecture", "units", "num_layers", "embedding_dim", "bidirectional",
+                  "attention", "dropout", "tie_embeddings", "cell", "input_feeding"}
+TRANSFORMER_MODEL_KEYS = {"architecture", "units", "num_layers", "heads", "ffn_dim", "dropout",
+                          "tie_embeddings"}
+TRAIN_KEYS = {"batch_size", "learning_rate", "lr_schedule", "warmup_steps", "label_smoothing",
+              "patience", "clipnorm", "keep_checkpoints"}
+# fmt: on
+
+
+def our_recipes() -> dict:
+    """`RECIPES` of `benchmarks/translation.py` (read from the file: benchmarks/ is no package)."""
+    spec = importlib.util.spec_from_file_location("translation_benchmark",
+                                                  HERE.parent / "translation.py")  # fmt: skip
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RECIPES
+
+
+def _check_keys(what: str, given: dict, known: set) -> None:
+    unknown = set(given) - known
+    if unknown:
+        raise ValueError(
+            f"our {what} options {sorted(unknown)} have no OpenNMT-py equivalent in "
+            "matched_options; map them there (benchmarks/peers/opennmt.py) before comparing."
+        )
+
+
+def _schedule(train: dict, units: int) -> dict:
+    """Our learning-rate schedule in OpenNMT-py's options."""
+    rate, warmup = train["learning_rate"], train.get("warmup_steps", 0)
+    schedule = train.get("lr_schedule", TRAIN_DEFAULTS["lr_schedule"])
+    if schedule == "constant" and not warmup:
+        return {"learning_rate": rate, "start_decay_steps": NEVER_DECAY}
+    if schedule == "inverse_sqrt" and warmup:
+        # noam: lr * units^-0.5 * min(step^-0.5, step * warmup^-1.5), at its peak (step =
+        # warmup) lr / sqrt(units * warmup); ours: rate * min(step / warmup, sqrt(warmup / step)).
+        return {"learning_rate": rate * math.sqrt(units * warmup), "decay_method": "noam",
+                "warmup_steps": warmup}  # fmt: skip
+    raise ValueError(
+        f"our schedule {schedule!r} with warmup {warmup} has no OpenNMT-py equivalent; "
+        "matched_options maps 'constant' without warmup and 'inverse_sqrt' with warmup."
+    )
+
+
+def _rnn_model(model: dict) -> dict:
+    _check_keys("RNN model", model, RNN_MODEL_KEYS)
+    if model.get("tie_embeddings") and model["units"] != model["embedding_dim"]:
+        raise ValueError(
+            f"OpenNMT-py ties the output to the embeddings only when hidden_size equals "
+            f"word_vec_size; our recipe has units {model['units']} and embedding_dim "
+            f"{model['embedding_dim']} (a bridge between them that OpenNMT-py lacks)."
+        )
+    return {
+        "encoder_type": "brnn" if model.get("bidirectional") else "rnn", "decoder_type": "rnn",
+        "rnn_type": model.get("cell", "lstm").upper(), "enc_layers": model["num_layers"],
+        "dec_layers": model["num_layers"], "hidden_size": model["units"],
+        "word_vec_size": model["embedding_dim"], "global_attention": ATTENTION[model["attention"]],
+        "input_feed": int(bool(model.get("input_feeding"))), "dropout": [model["dropout"]],
+    }  # fmt: skip
+
+
+def _transformer_model(model: dict) -> dict:
+    _check_keys("Transformer model", model, TRANSFORMER_MODEL_KEYS)
+    units = model["units"]
+    return {
+        "encoder_type": "transformer", "decoder_type": "transformer", "position_encoding": True,
+        "enc_layers": model["num_layers"], "dec_layers": model["num_layers"],
+        "heads": model["heads"], "hidden_size": units, "word_vec_size": units,
+        "transformer_ff": model.get("ffn_dim") or 4 * units, "dropout": [model["dropout"]],
+        "attention_dropout": [model["dropout"]], "param_init": 0.0, "param_init_glorot": True,
+    }  # fmt: skip
+
+
+def matched_options(recipe: dict, steps_per_epoch: int) -> dict:
+    """One of our `RECIPES` as OpenNMT-py 3.5.1 training options.
+
+    Args:
+        recipe: dict with `"model"` and `"train"` options, as `RECIPES` of
+            `benchmarks/translation.py`.
+        steps_per_epoch: int. Batches in one pass over the training split: the interval of
+            checkpoints and validations (ours happen once an epoch).
+
+    Returns:
+        A dict of OpenNMT-py options (without paths).
+
+    Raises:
+        ValueError: if the recipe holds an option or schedule this mapping does not know.
+
+    Example:
+    >>> options = matched_options(our_recipes()["rnn"], 570)
+    >>> options["encoder_type"], options["global_attention"], options["batch_type"]
+    ('brnn', 'dot', 'sents')
+    """
+    model, train = recipe["model"], recipe["train"]
+    _check_keys("training", train, TRAIN_KEYS)
+    is_rnn = model["architecture"] == "rnn"
+    options = _rnn_model(model) if is_rnn else _transformer_model(model)
+    average = train.get("keep_checkpoints", TRAIN_DEFAULTS["keep_checkpoints"])
+    return {
+        **options,
+        "share_embeddings": bool(model.get("tie_embeddings")),
+        "share_decoder_embeddings": bool(model.get("tie_embeddings")),
+        "optim": "adam", "adam_beta1": KERAS_ADAM_BETAS[0], "adam_beta2": KERAS_ADAM_BETAS[1],
+        "max_grad_norm": train.get("clipnorm", TRAIN_DEFAULTS["clipnorm"]),
+        **_schedule(train, model["units"]),
+        "label_smoothing": train.get("label_smoothing", 0.0),
+        "batch_type": "sents", "batch_size": train["batch_size"], "normalization": "tokens",
+        "save_checkpoint_steps": steps_per_epoch, "valid_steps": steps_per_epoch,
+        "keep_checkpoint": max(average, 1),
+        "early_stopping": train.get("patience", TRAIN_DEFAULTS["patience"]),
+        "average_last": average,
+    }  # fmt: skip
+
+
+def steps_per_epoch(split: Path, batch_size: int) -> int:
+    """Batches of `batch_size` sentences in one pass over `split/train.src`."""
+    lines = (split / "train.src").read_text("utf-8").count("\n")
+    return max(1, math.ceil(lines / batch_size))
+
+
+def write_config(work: Path, split: Path, spm: Path, model: str, config: str = "defaults") -> Path:
+    """The OpenNMT-py YAML configuration (JSON is valid YAML), written to `work/config.yaml`.
+
+    `average_last` (checkpoints to average after training) is this script's, not OpenNMT-py's:
+    it is written to `work/average.json` instead.
+    """
+    if config == "matched":
+        recipe = our_recipes()[model]
+        options = matched_options(recipe, steps_per_epoch(split, recipe["train"]["batch_size"]))
+    else:
+        options = {"save_checkpoint_steps": 100, "keep_checkpoint": 3, "valid_steps": 2000,
+                   **(DEFAULTS_TRANSFORMER if model == "transformer" else {})}  # fmt: skip
+    average = options.pop("average_last", 0)
+    full = {
         "save_data": str(work / "data"),
         "src_vocab": str(work / "vocab.txt"),
         "tgt_vocab": str(work / "vocab.txt"),
@@ -71,17 +224,16 @@ def write_config(work: Path, split: Path, spm: Path, model: str) -> Path:
         "src_seq_length": 128,
         "tgt_seq_length": 128,
         "save_model": str(work / "model"),
-        "save_checkpoint_steps": 100,
-        "keep_checkpoint": 3,
         "train_steps": 10_000_000,
-        "valid_steps": 2000,
         "report_every": 100,
         "seed": 1234,
         "bucket_size": 32_768,  # the default (262,144) is 7 passes over this corpus per fill
-        **(TRANSFORMER if model == "transformer" else {}),
+        **options,
     }  # fmt: skip
+    work.mkdir(parents=True, exist_ok=True)
     path = work / "config.yaml"
-    path.write_text(json.dumps(config, indent=1) + "\n")
+    path.write_text(json.dumps(full, indent=1) + "\n")
+    (work / "average.json").write_text(json.dumps({"average_last": average}) + "\n")
     return path
 
 
@@ -105,32 +257,117 @@ def run(command: list[str], log: Path, timeout: float | None = None) -> float:
     return time.perf_counter() - started
 
 
-def last_checkpoint(work: Path) -> Path:
+def checkpoints(work: Path) -> list[Path]:
+    """The `model_step_N.pt` files of `work`, by step."""
     steps = sorted((int(m.group(1)), p) for p in work.glob("model_step_*.pt")
                    if (m := re.search(r"_step_(\d+)\.pt$", p.name)))  # fmt: skip
-    if not steps:
+    return [path for _, path in steps]
+
+
+def scored_checkpoint(work: Path, onmt: Path) -> Path:
+    """The last checkpoint, or the average of the last `average_last` (`work/average.json`)."""
+    saved = checkpoints(work)
+    if not saved:
         raise RuntimeError(f"OpenNMT-py saved no checkpoint in {work} (budget too short?)")
-    return steps[-1][1]
+    record = work / "average.json"
+    average = json.loads(record.read_text())["average_last"] if record.is_file() else 0
+    if average <= 1:
+        return saved[-1]
+    last = saved[-average:]
+    output = work / f"model_average_{len(last)}_to_{last[-1].stem.split('_')[-1]}.pt"
+    run(average_command(onmt, last, output), work / "average.log")
+    return output
+
+
+def average_command(onmt: Path, models: list[Path], output: Path) -> list[str]:
+    return [str(onmt / "onmt_average_models"), "-models", *map(str, models), "-output",
+            str(output)]  # fmt: skip
+
+
+def train_commands(onmt: Path, config: Path) -> list[list[str]]:
+    """`onmt_build_vocab` over the whole training split, then `onmt_train`."""
+    return [[str(onmt / "onmt_build_vocab"), "-config", str(config), "-n_sample", "-1"],
+            [str(onmt / "onmt_train"), "-config", str(config)]]  # fmt: skip
+
+
+def translate_command(args, checkpoint: Path, predictions: Path) -> list[str]:
+    blocking = args.block_ngram_repeat
+    return [str(args.onmt / "onmt_translate"), "-model", str(checkpoint), "-src",
+            str(args.split / "test.src"), "-output", str(predictions), "-beam_size", "4",
+            "-batch_size", "64", "-transforms", "sentencepiece", "-src_subword_model",
+            str(args.spm), "-tgt_subword_model", str(args.spm),
+            *(["-block_ngram_repeat", str(blocking)] if blocking else [])]  # fmt: skip
 
 
 def train(work: Path, args) -> float:
     """Builds the vocabulary and trains for the budget; returns the training seconds."""
-    work.mkdir(parents=True, exist_ok=True)
-    config = write_config(work, args.split.resolve(), args.spm.resolve(), args.model)
-    run([str(args.onmt / "onmt_build_vocab"), "-config", str(config), "-n_sample", "-1"],
-        work / "vocab.log")  # fmt: skip
-    return run([str(args.onmt / "onmt_train"), "-config", str(config)],
-               work / "train.log", timeout=60 * args.time_budget)  # fmt: skip
+    config = write_config(work, args.split.resolve(), args.spm.resolve(), args.model, args.config)
+    vocabulary, training = train_commands(args.onmt, config)
+    run(vocabulary, work / "vocab.log")
+    return run(training, work / "train.log", timeout=60 * args.time_budget)
 
 
-def main(argv=None) -> int:
+def dry_run(work: Path, args) -> int:
+    """Writes and prints the configuration and the commands, without OpenNMT-py."""
+    config = write_config(work, args.split.resolve(), args.spm.resolve(), args.model, args.config)
+    print(f"# {config}\n{config.read_text()}", end="")
+    average = json.loads((work / "average.json").read_text())["average_last"]
+    print("# commands (each in OUTPUT; training stopped after --time-budget minutes):")
+    for command in train_commands(args.onmt, config):
+        print(" ".join(command))
+    checkpoint = work / "model_step_N.pt"
+    if average > 1:
+        checkpoint = work / "model_average.pt"
+        last = [work / f"model_step_LAST-{k}.pt" for k in range(average - 1, -1, -1)]
+        print(" ".join(average_command(args.onmt, last, checkpoint)))
+    print(" ".join(translate_command(args, checkpoint, work / "test.pred")))
+    return 0
+
+
+def score(work: Path, checkpoint: Path, predictions: Path, args, seconds: tuple) -> None:
+    """Scores the predictions, prints the table row and writes `scores*.json`."""
+    from keras_seq2seq.evaluation.metrics import score_texts
+    from keras_seq2seq.evaluation.names import names_exact
+
+    train_seconds, translate_seconds = seconds
+    blocking = args.block_ngram_repeat
+    hypotheses = predictions.read_text("utf-8").splitlines()
+    sources = (args.split / "test.src").read_text("utf-8").splitlines()
+    references = [[r] for r in (args.split / "test.tgt").read_text("utf-8").splitlines()]
+    scores = {**score_texts(hypotheses, references, ["bleu", "chrf"]),
+              **names_exact(sources, hypotheses, references)}  # fmt: skip
+    print(f"| OpenNMT-py 3.5.1 {args.model}, {args.config} ({checkpoint.name}, "
+          f"{train_seconds / 60:.1f} min" + (f", block {blocking}-grams" if blocking else "")
+          + f") | {scores['bleu']:.1f} | {scores['chrf']:.1f} | {scores['names_exact']:.1f} "
+          f"| {len(hypotheses) / translate_seconds:.1f} |")  # fmt: skip
+    print(scores["bleu_signature"])
+    suffix = f".block{blocking}" if blocking else ""
+    (work / f"scores{suffix}.json").write_text(
+        json.dumps(
+            {**scores, "checkpoint": checkpoint.name, "train_seconds": train_seconds,
+             "config": args.config}, indent=1
+        )
+    )  # fmt: skip
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", required=True, type=Path)
     parser.add_argument("--spm", required=True, type=Path, help="our SentencePiece model")
     parser.add_argument("--model", choices=("rnn", "transformer"), default="rnn")
+    parser.add_argument(
+        "--config",
+        choices=("matched", "defaults"),
+        default="matched",
+        help="our recipe in OpenNMT-py's options, or OpenNMT-py's own settings (extra row)",
+    )
     parser.add_argument("--time-budget", type=float, default=30.0, help="training minutes")
     parser.add_argument("--onmt", type=Path, default=Path("/tmp/onmt/bin"))
-    parser.add_argument("--output", type=Path, help="default SPLIT/../opennmt-MODEL")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="default SPLIT/../opennmt-MODEL-matched, or SPLIT/../opennmt-MODEL for defaults",
+    )
     parser.add_argument(
         "--block-ngram-repeat",
         type=int,
@@ -142,8 +379,24 @@ def main(argv=None) -> int:
         action="store_true",
         help="score the last checkpoint of an earlier run in OUTPUT again (no training)",
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write and print the configuration and the commands, then stop (no OpenNMT-py)",
+    )
     args = parser.parse_args(argv)
-    work = (args.output or args.split.parent / f"opennmt-{args.model}").resolve()
+    if not (args.split / "train.src").is_file():
+        parser.error(f"no {args.split / 'train.src'}: write the split first with "
+                     "benchmarks/translation.py --prepare-only")  # fmt: skip
+    return args, parser
+
+
+def main(argv=None) -> int:
+    args, parser = parse_args(argv)
+    suffix = "-matched" if args.config == "matched" else ""
+    work = (args.output or args.split.parent / f"opennmt-{args.model}{suffix}").resolve()
+    if args.dry_run:
+        return dry_run(work, args)
     if args.translate_only:
         earlier = work / "scores.json"
         if not earlier.is_file():
@@ -151,33 +404,14 @@ def main(argv=None) -> int:
         train_seconds = json.loads(earlier.read_text())["train_seconds"]
     else:
         train_seconds = train(work, args)
-    checkpoint = last_checkpoint(work)
+    checkpoint = scored_checkpoint(work, args.onmt)
     blocking = args.block_ngram_repeat
-    suffix = f".block{blocking}" if blocking else ""
-    predictions = work / f"test{suffix}.pred"
+    predictions = work / (f"test.block{blocking}.pred" if blocking else "test.pred")
     translate_seconds = run(
-        [str(args.onmt / "onmt_translate"), "-model", str(checkpoint), "-src",
-         str(args.split / "test.src"), "-output", str(predictions), "-beam_size", "4",
-         "-batch_size", "64", "-transforms", "sentencepiece", "-src_subword_model",
-         str(args.spm), "-tgt_subword_model", str(args.spm),
-         *(["-block_ngram_repeat", str(blocking)] if blocking else [])],
-        work / f"translate{suffix}.log",
-    )  # fmt: skip
-    from keras_seq2seq.evaluation.metrics import score_texts
-
-    hypotheses = predictions.read_text("utf-8").splitlines()
-    references = [[r] for r in (args.split / "test.tgt").read_text("utf-8").splitlines()]
-    scores = score_texts(hypotheses, references, ["bleu", "chrf"])
-    print(f"| OpenNMT-py 3.5.1 {args.model} ({checkpoint.name}, {train_seconds / 60:.1f} min"
-          + (f", block {blocking}-grams" if blocking else "") + ") "
-          f"| {scores['bleu']:.1f} | {scores['chrf']:.1f} "
-          f"| {len(hypotheses) / translate_seconds:.1f} |")  # fmt: skip
-    print(scores["bleu_signature"])
-    (work / f"scores{suffix}.json").write_text(
-        json.dumps(
-            {**scores, "checkpoint": checkpoint.name, "train_seconds": train_seconds}, indent=1
-        )
+        translate_command(args, checkpoint, predictions),
+        work / (f"translate.block{blocking}.log" if blocking else "translate.log"),
     )
+    score(work, checkpoint, predictions, args, (train_seconds, translate_seconds))
     return 0
 
 
