@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.evaluation.metrics import exact_match
+from keras_seq2seq.models.protocol import SourceBatch
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
 from keras_seq2seq.training.recipes import load_pairs
 
@@ -35,11 +36,11 @@ def tutorial_loop(translator, texts: list[str]) -> list[str]:
     max_length = translator.default_max_length
     for text in texts:
         source = translator.encode_source(tf.constant([text]))
-        state, context = translator.model.encode(source, max_length)
+        state, context = translator.model.encode(SourceBatch(source, max_length))
         token = tf.constant([START_ID], tf.int32)
         ids = []
         for position in range(max_length):
-            log_probs, state, _ = translator.model.step(token, state, context, position)
+            log_probs, state = translator.model.step(token, state, context, position)[:2]
             next_id = int(np.argmax(log_probs.numpy()[0]))
             if next_id == END_ID:
                 break

@@ -35,6 +35,7 @@ from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.search import decode
 from keras_seq2seq.models import build_model
+from keras_seq2seq.models.protocol import SourceBatch
 spec = json.loads(sys.argv[1])
 keras.utils.set_random_seed(0)
 vocabulary = 8000
@@ -50,17 +51,17 @@ for width in (1, 4):
 
     @tf.function
     def run(source_ids, options=options, width=width):
-        state, context = model.encode(source_ids, max_length)
+        state, context = model.encode(SourceBatch(source_ids, max_length))
         if width > 1:
-            context = model.tile_context(context, width)
+            _, context = model.expand(None, context, width)
 
         def step(tokens, state, time):
-            log_probs, state, attention = model.step(tokens, state, context, time)
+            log_probs, state, attention, _ = model.step(tokens, state, context, time)
             no_end = tf.one_hot(3, tf.shape(log_probs)[-1], on_value=-1e9, off_value=0.0)
             return log_probs + no_end, state, attention
 
         result = decode(step, state, options, start_id=2, end_id=3, max_length=max_length,
-                        reorder_fn=model.reorder_state)
+                        reorder_fn=model.reorder)
         return result.ids, result.scores
 
     run(tf.constant(source))  # tracing

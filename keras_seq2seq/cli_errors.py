@@ -17,21 +17,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
-PARAMETER_FLAGS = {
-    "batch_size": "--batch-size",
-    "chunk_size": "--chunk-size",
-    "force": "--force",
-    "keep_checkpoints": "--keep-checkpoints",
-    "keep_references": "--keep-references",
-    "kd_weight": "--kd-weight",
-    "max_beam_width": "--max-beam-width",
-    "max_examples": "--max-examples",
-    "output_base": "--output",
-    "skip_bad_lines": "--skip-bad-lines",
-    "teacher_beam_width": "--teacher-beam-width",
-}
-"""Library parameters that messages name, and the flag that sets each (besides the decoding
-options, whose flags the command line defines with them)."""
+MESSAGE_PARAMETERS = (
+    "batch_size",
+    "chunk_size",
+    "force",
+    "keep_checkpoints",
+    "keep_references",
+    "kd_weight",
+    "max_beam_width",
+    "max_examples",
+    "skip_bad_lines",
+    "teacher_beam_width",
+)
+"""Library parameters that messages name, besides the decoding options (all named): each is
+set by the flag whose argparse `dest` is its name, and messages say that flag."""
+
+PARAMETER_ALIASES = {"output_base": "output"}
+"""Library parameters set by a flag of another name: parameter -> the flag's `dest`."""
 
 
 _TEXT = r"(?:[^;()]|\([^()]*\))"

@@ -12,8 +12,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from keras_seq2seq.architecture_options import ARCHITECTURE_OPTIONS
 from keras_seq2seq.atomic_write import write_text
+from keras_seq2seq.cli_fields import (
+    cli_flag,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from keras_seq2seq.decoding.output_check import OUTPUT_CHECKS, check_output_pattern
+from keras_seq2seq.evaluation.metrics import HEADLINE_SCORES
 from keras_seq2seq.validation import (
     check_bool,
     check_choice,
@@ -28,14 +37,11 @@ WORDPIECE_LEARNERS = ("sentencepiece", "bert")
 LR_SCHEDULES = ("constant", "inverse_sqrt", "exponential", "plateau")
 MONITORS = {
     "val_loss": "min",
-    "val_exact_match": "max",
-    "val_sequence_error_rate": "min",
-    "val_token_error_rate": "min",
-    "val_bleu": "max",
-    "val_chrf": "max",
+    **{f"val_{score.key}": score.mode for score in HEADLINE_SCORES},
 }
 """What best-checkpoint, early stopping and the plateau schedule may watch, and which way is
-better. All but `val_loss` are decoded metrics (`DecodedMetricsCallback`)."""
+better. All but `val_loss` are decoded metrics (`DecodedMetricsCallback`), from the metric
+registry (`keras_seq2seq.evaluation.metrics.HEADLINE_SCORES`)."""
 
 
 MIXED_PRECISION_POLICIES = {
@@ -131,12 +137,46 @@ class ModelConfig(_JsonMixin):
 
     source_vocabulary_size: int
     target_vocabulary_size: int
-    architecture: str = "rnn"
-    units: int = 128
-    num_layers: int = 1
-    dropout: float = 0.0
-    copy_attention: bool = False
-    coverage_loss: float = 0.0
+    architecture: str = dataclasses.field(
+        default="rnn",
+        metadata=cli_flag(
+            "--architecture", "registered architecture", metavar="NAME", listed=ARCHITECTURE_OPTIONS
+        ),
+    )
+    units: int = dataclasses.field(
+        default=128,
+        metadata=cli_flag(
+            "--units", "model width (recurrent units)", type=positive_int, metavar="N"
+        ),
+    )
+    num_layers: int = dataclasses.field(
+        default=1,
+        metadata=cli_flag(
+            "--layers", "layers in encoder and decoder", type=positive_int, metavar="N"
+        ),
+    )
+    dropout: float = dataclasses.field(
+        default=0.0,
+        metadata=cli_flag("--dropout", "dropout rate", type=non_negative_float, metavar="RATE"),
+    )
+    copy_attention: bool = dataclasses.field(
+        default=False,
+        metadata=cli_flag(
+            "--copy-attention",
+            "copy attention (pointer-generator): outputs can copy source tokens, also ones "
+            "outside the target vocabulary (rnn with attention, transformer)",
+            type=bool,
+        ),
+    )
+    coverage_loss: float = dataclasses.field(
+        default=0.0,
+        metadata=cli_flag(
+            "--coverage-loss",
+            "with --copy-attention: weight of the coverage loss; 0 is off",
+            type=non_negative_float,
+            metavar="WEIGHT",
+        ),
+    )
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __init__(
@@ -261,15 +301,77 @@ class TextConfig(_JsonMixin):
     'calendar'
     """
 
-    tokenizer: str = "char"
-    lowercase: bool = False
-    max_vocabulary_size: int = 32000
+    tokenizer: str = dataclasses.field(
+        default="char",
+        metadata=cli_flag(
+            "--tokenizer",
+            "tokenizer for both sides",
+            choices=TOKENIZER_TYPES,
+            side_flag="--{side}-tokenizer",
+            side_help="{side} tokenizer",
+        ),
+    )
+    lowercase: bool = dataclasses.field(
+        default=False, metadata=cli_flag("--lowercase", "lower-case both sides", type=bool)
+    )
+    max_vocabulary_size: int = dataclasses.field(
+        default=32000,
+        metadata=cli_flag(
+            "--vocab-size",
+            "max vocabulary size of each side, reserved tokens included",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
     min_count: int = 1
-    max_length: int = 128
-    sentencepiece_type: str = "unigram"
-    shared_vocabulary: bool = False
-    wordpiece_learner: str = "sentencepiece"
-    output_pattern: str | None = None
+    max_length: int = dataclasses.field(
+        default=128,
+        metadata=cli_flag(
+            None,
+            "",
+            type=positive_int,
+            metavar="N",
+            side_flag="--max-{side}-length",
+            side_help="truncate {side}s to N tokens",
+        ),
+    )
+    sentencepiece_type: str = dataclasses.field(
+        default="unigram",
+        metadata=cli_flag(
+            "--sentencepiece-type",
+            "sentencepiece tokenizer: unigram or bpe model",
+            choices=SENTENCEPIECE_TYPES,
+        ),
+    )
+    shared_vocabulary: bool = dataclasses.field(
+        default=False,
+        metadata=cli_flag(
+            "--shared-vocabulary",
+            "one vocabulary learned from both sides (for --tie-embeddings)",
+            type=bool,
+        ),
+    )
+    wordpiece_learner: str = dataclasses.field(
+        default="sentencepiece",
+        metadata=cli_flag(
+            "--wordpiece-learner",
+            "wordpiece tokenizer: sentencepiece (seconds) or bert (tensorflow-text's "
+            "pure-Python learner; minutes on large files)",
+            choices=WORDPIECE_LEARNERS,
+        ),
+    )
+    output_pattern: str | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--output-pattern",
+            "RE2 regular expression every output must match in full, or it is refused (left "
+            "empty), in translate, evaluate and the export (default: the recipe's; dates: "
+            r"\d{4}-\d{2}-\d{2} and a calendar check)",
+            check=check_output_pattern,
+            metavar="REGEX",
+            sides=("target",),
+        ),
+    )
     output_check: str | None = None
 
     def __post_init__(self) -> None:
@@ -343,25 +445,138 @@ class TrainConfig(_JsonMixin):
     3
     """
 
-    epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    epochs: int = dataclasses.field(
+        default=10,
+        metadata=cli_flag(
+            "--epochs", "passes over the training data", type=positive_int, metavar="N"
+        ),
+    )
+    batch_size: int = dataclasses.field(
+        default=64,
+        metadata=cli_flag("--batch-size", "examples per batch", type=positive_int, metavar="N"),
+    )
+    learning_rate: float = dataclasses.field(
+        default=1e-3,
+        metadata=cli_flag(
+            "--learning-rate", "Adam (peak) learning rate", type=positive_float, metavar="RATE"
+        ),
+    )
     clipnorm: float = 5.0
-    label_smoothing: float = 0.0
-    patience: int = 5
+    label_smoothing: float = dataclasses.field(
+        default=0.0,
+        metadata=cli_flag(
+            "--label-smoothing",
+            "label smoothing of the cross-entropy",
+            type=non_negative_float,
+            metavar="EPSILON",
+        ),
+    )
+    patience: int = dataclasses.field(
+        default=5,
+        metadata=cli_flag(
+            "--patience",
+            "early-stopping patience in epochs; 0 is off",
+            type=non_negative_int,
+            metavar="N",
+        ),
+    )
     validation_fraction: float = 0.05
     bucket: bool = True
-    seed: int = 0
-    mixed_precision: bool | str = False
-    lr_schedule: str = "constant"
-    warmup_steps: int = 0
-    decay_rate: float = 0.5
-    decay_steps: int = 10_000
-    plateau_patience: int = 2
-    time_budget_minutes: float = 0.0
-    keep_checkpoints: int = 0
-    monitor: str = "val_loss"
-    jit_compile: bool = False
+    seed: int = dataclasses.field(
+        default=0,
+        metadata=cli_flag(
+            "--seed",
+            "seed of the data split, the shuffling and the initial weights",
+            type=non_negative_int,
+            metavar="N",
+            parsed_default=True,
+        ),
+    )
+    mixed_precision: bool | str = dataclasses.field(
+        default=False,
+        metadata=cli_flag(
+            "--mixed-precision",
+            "mixed precision: float16 (the default when given alone; loss scaling; for GPUs "
+            "with tensor cores, slower on CPU) or bfloat16 (for CPUs with AMX / AVX512-BF16)",
+            choices=tuple(key for key in MIXED_PRECISION_POLICIES if isinstance(key, str)),
+            nargs="?",
+            const=True,
+            parsed_default=True,
+        ),
+    )
+    lr_schedule: str = dataclasses.field(
+        default="constant",
+        metadata=cli_flag(
+            "--lr-schedule",
+            "learning-rate schedule: constant, inverse_sqrt (Transformer), exponential or plateau",
+            choices=LR_SCHEDULES,
+        ),
+    )
+    warmup_steps: int = dataclasses.field(
+        default=0,
+        metadata=cli_flag(
+            "--warmup-steps", "linear warmup steps", type=non_negative_int, metavar="N"
+        ),
+    )
+    decay_rate: float = dataclasses.field(
+        default=0.5,
+        metadata=cli_flag(
+            "--decay-rate", "exponential/plateau factor", type=positive_float, metavar="FACTOR"
+        ),
+    )
+    decay_steps: int = dataclasses.field(
+        default=10_000,
+        metadata=cli_flag(
+            "--decay-steps", "exponential: steps per factor", type=positive_int, metavar="N"
+        ),
+    )
+    plateau_patience: int = dataclasses.field(
+        default=2,
+        metadata=cli_flag(
+            "--plateau-patience",
+            "plateau: epochs without improvement",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
+    time_budget_minutes: float = dataclasses.field(
+        default=0.0,
+        metadata=cli_flag(
+            "--time-budget",
+            "stop after the last epoch that fits in this many minutes of training (default: "
+            "no budget)",
+            type=positive_float,
+            metavar="MINUTES",
+            show_default=False,
+        ),
+    )
+    keep_checkpoints: int = dataclasses.field(
+        default=0,
+        metadata=cli_flag(
+            "--keep-checkpoints",
+            "keep the weights of the last N epochs (for keras-seq2seq average)",
+            type=non_negative_int,
+            metavar="N",
+        ),
+    )
+    monitor: str = dataclasses.field(
+        default="val_loss",
+        metadata=cli_flag(
+            "--monitor",
+            "what picks the best epoch and stops early: val_loss or a decoded validation "
+            "metric (val_exact_match, val_sequence_error_rate = G2P WER, ...)",
+            choices=tuple(MONITORS),
+        ),
+    )
+    jit_compile: bool = dataclasses.field(
+        default=False,
+        metadata=cli_flag(
+            "--jit-compile",
+            "compile the train step with XLA (one compilation per batch shape)",
+            type=bool,
+            parsed_default=True,
+        ),
+    )
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs)

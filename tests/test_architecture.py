@@ -16,7 +16,12 @@ from keras import layers
 from keras_seq2seq.config import ModelConfig, TrainConfig
 from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.evaluation.evaluate import evaluate
-from keras_seq2seq.models import Architecture, get_architecture, register_architecture
+from keras_seq2seq.models import (
+    Architecture,
+    StepOutput,
+    get_architecture,
+    register_architecture,
+)
 from keras_seq2seq.serving.export import export_model
 from keras_seq2seq.training.fit import train
 from tests.conftest import reverse_pairs
@@ -66,7 +71,8 @@ class ToySeq2Seq(Architecture):
     def _get(self, name):
         return self.training.get_layer(name)
 
-    def encode(self, source_ids, max_length):
+    def encode(self, batch):
+        source_ids = batch.ids
         memory = self._get("encoder")(self._get("source_embedding")(source_ids))
         steps = tf.zeros(tf.shape(source_ids)[:1], tf.int32)
         return {"steps": steps}, (memory, tf.not_equal(source_ids, 0))
@@ -79,7 +85,7 @@ class ToySeq2Seq(Architecture):
         )
         logits = self._get("output")(tf.concat([query, attended], axis=-1))[:, 0]
         new_state = {"steps": tf.fill(tf.shape(tokens), time + 1)}
-        return tf.nn.log_softmax(logits), new_state, scores[:, 0]
+        return StepOutput(tf.nn.log_softmax(logits), new_state, scores[:, 0], query[:, 0])
 
 
 # -- the tests ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from keras_seq2seq.evaluation.scoring import score_pairs
 from keras_seq2seq.models import Ensemble, build_model
 from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.copying import CopyVocabulary
+from keras_seq2seq.models.protocol import SourceBatch
 from keras_seq2seq.serving.export import export_model
 from keras_seq2seq.serving.op_check import check_saved_model_ops
 from keras_seq2seq.text.tokenizers import WordTokenizer
@@ -215,9 +216,9 @@ def test_decoding_steps_reproduce_the_training_model(architecture):
     target[1, 2] = 22  # a copied id fed back: read as [UNK]
     expected = model.teacher_forced_log_probs(source, np.where(target >= 20, UNK_ID, target),
                                               copy_ids).numpy()  # fmt: skip
-    state, context = model.encode(tf.constant(source), 8, tf.constant(copy_ids))
+    state, context = model.encode(SourceBatch(tf.constant(source), 8, tf.constant(copy_ids)))
     for t in range(target.shape[1]):
-        log_probs, state, _ = model.step(tf.constant(target[:, t]), state, context, tf.constant(t))
+        log_probs, state = model.step(tf.constant(target[:, t]), state, context, tf.constant(t))[:2]
         real = np.isfinite(expected[:, t])
         np.testing.assert_allclose(log_probs.numpy()[real], expected[:, t][real], atol=1e-4)
 
@@ -234,7 +235,7 @@ def test_configuration_errors_say_what_to_change():
     with pytest.raises(ValueError, match="all have copy attention"):
         Ensemble([copying, plain])
     with pytest.raises(ValueError, match="copy ids"):
-        copying.encode(tf.constant([[4, END_ID]]), 5)
+        copying.encode(SourceBatch(tf.constant([[4, END_ID]]), 5))
 
 
 # -- trained models ------------------------------------------------------------------------

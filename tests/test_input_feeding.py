@@ -10,6 +10,7 @@ from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.evaluation.evaluate import evaluate
 from keras_seq2seq.models import build_model
 from keras_seq2seq.models.input_feeding import InputFeedingDecoder
+from keras_seq2seq.models.protocol import SourceBatch
 from keras_seq2seq.serving.export import export_model
 from keras_seq2seq.training.fit import train
 from tests.conftest import reverse_pairs
@@ -40,10 +41,10 @@ def test_decoding_steps_reproduce_the_training_model(options):
     model = build_model(config)
     source, target, copy_ids = _batch(config.copy_attention)
     expected = model.teacher_forced_log_probs(source, target, copy_ids).numpy()
-    extra = () if copy_ids is None else (tf.constant(copy_ids),)
-    state, context = model.encode(tf.constant(source), 8, *extra)
+    copies = None if copy_ids is None else tf.constant(copy_ids)
+    state, context = model.encode(SourceBatch(tf.constant(source), 8, copies))
     for t in range(target.shape[1]):
-        log_probs, state, _ = model.step(tf.constant(target[:, t]), state, context, tf.constant(t))
+        log_probs, state = model.step(tf.constant(target[:, t]), state, context, tf.constant(t))[:2]
         real = np.isfinite(expected[:, t])
         np.testing.assert_allclose(log_probs.numpy()[real], expected[:, t][real], atol=1e-4)
 
@@ -54,12 +55,12 @@ def test_each_step_reads_the_previous_attentional_vector():
     assert isinstance(decoder, InputFeedingDecoder)
     assert tuple(decoder.cells[0].kernel.shape) == (8 + 16, 4 * 16)  # token + fed vector
     source, target, _ = _batch(copy=False)
-    state, context = model.encode(tf.constant(source), 8)
+    state, context = model.encode(SourceBatch(tf.constant(source), 8))
     assert len(state) == 3 and not np.any(state[-1].numpy())  # h, c, then a zero feed
     tokens = tf.constant(target[:, 0])
-    plain, _, _ = model.step(tokens, state, context, tf.constant(0))
+    plain = model.step(tokens, state, context, tf.constant(0)).log_probs
     fed = [*state[:-1], tf.ones_like(state[-1])]
-    changed, _, _ = model.step(tokens, fed, context, tf.constant(0))
+    changed = model.step(tokens, fed, context, tf.constant(0)).log_probs
     assert np.abs(plain.numpy() - changed.numpy()).max() > 1e-3
 
 

@@ -493,3 +493,50 @@ def test_group_references_accepts_any_iterable_and_empty():
 def test_group_references_bad_pair(pair):
     with pytest.raises(ValueError, match=r"Each pair must be a \(source, target\) tuple"):
         group_references([("ok", "ok"), pair])
+
+
+# the metric registry
+
+
+def test_every_registered_metric_reports_its_scores():
+    hypotheses, references = ["a b c", "d e"], [["a b c"], ["d f"]]
+    for name, metric in metrics.METRICS.items():
+        assert metric.name == name
+        entries = metric.compute(hypotheses, [list(refs) for refs in references])
+        assert set(metric.keys) <= set(entries), name
+        report = score_texts(hypotheses, references, metrics=[name])
+        assert {key: report[key] for key in metric.keys} == {k: entries[k] for k in metric.keys}
+    assert tuple(metrics.METRICS) == metrics.METRIC_NAMES
+    match = metrics.METRICS["sequence_error_rate"].compute(hypotheses, references)
+    assert match == {"exact_match": 50.0, "sequence_error_rate": 50.0}
+
+
+def test_scores_are_listed_rates_first_with_their_labels_and_direction():
+    keys = [score.key for score in metrics.SCORES]
+    assert keys == ["exact_match", "sequence_error_rate", "token_error_rate", "bleu", "chrf",
+                    "rouge1", "rouge2", "rougeL"]  # fmt: skip
+    labels = {score.key: score.label for score in metrics.SCORES}
+    assert labels["exact_match"] == "exact match (%)"
+    assert labels["sequence_error_rate"] == "sequence error rate (%) [G2P 'WER']"
+    assert labels["rougeL"] == "ROUGE-L F1"
+    modes = {score.key: score.mode for score in metrics.SCORES}
+    assert modes["token_error_rate"] == "min" and modes["chrf"] == "max"
+    assert [s.key for s in metrics.HEADLINE_SCORES] == keys[:5]
+
+
+def test_monitors_come_from_the_registry():
+    from keras_seq2seq.config import MONITORS
+
+    expected = {"val_loss": "min"}
+    for score in metrics.HEADLINE_SCORES:
+        expected[f"val_{score.key}"] = "max" if score.higher_is_better else "min"
+    assert expected == MONITORS
+    assert MONITORS["val_sequence_error_rate"] == "min" and MONITORS["val_bleu"] == "max"
+
+
+def test_default_metric_names_per_use():
+    assert metrics.default_metric_names("char") == ("exact_match", "token_error_rate", "chrf")
+    assert metrics.default_metric_names("training") == ("exact_match", "token_error_rate", "bleu")
+    assert set(metrics.DEFAULT_METRICS) == set(metrics.METRIC_NAMES) - {"sequence_error_rate"}
+    with pytest.raises(ValueError, match=r"`use` must be one of \['char', 'word'"):
+        metrics.default_metric_names("summaries")

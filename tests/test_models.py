@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.models import build_inference_models, build_seq2seq, states_per_layer
+from keras_seq2seq.models.protocol import SourceBatch
 from keras_seq2seq.training.losses import MaskedAccuracy, MaskedSparseCrossentropy
 
 VARIANTS = [
@@ -63,9 +64,9 @@ def test_interface_step_reproduces_training_log_probs(options):
     model = build_seq2seq(config)
     source, target = _batch(1)
     expected = tf.nn.log_softmax(model.training([source, target]), axis=-1).numpy()
-    state, context = model.encode(tf.constant(source), max_length=target.shape[1])
+    state, context = model.encode(SourceBatch(tf.constant(source), target.shape[1]))
     for t in range(target.shape[1]):
-        log_probs, state, attention = model.step(
+        log_probs, state, attention, _ = model.step(
             tf.constant(target[:, t]), state, context, tf.constant(t)
         )
         valid = target[:, t] != 0

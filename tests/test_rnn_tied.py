@@ -12,6 +12,7 @@ from keras_seq2seq.data.readers import read_pairs
 from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.models import build_model
 from keras_seq2seq.models.layers import ReversibleEmbedding
+from keras_seq2seq.models.protocol import SourceBatch
 from keras_seq2seq.serving.export import export_model
 from keras_seq2seq.training.fit import train
 
@@ -48,10 +49,10 @@ def test_decoding_steps_reproduce_the_training_model(options):
     model = build_model(_config(**options))
     source, target, copy_ids = _batch(model.config.copy_attention)
     expected = model.teacher_forced_log_probs(source, target, copy_ids).numpy()
-    extra = () if copy_ids is None else (tf.constant(copy_ids),)
-    state, context = model.encode(tf.constant(source), 8, *extra)
+    copies = None if copy_ids is None else tf.constant(copy_ids)
+    state, context = model.encode(SourceBatch(tf.constant(source), 8, copies))
     for t in range(target.shape[1]):
-        log_probs, state, _ = model.step(tf.constant(target[:, t]), state, context, tf.constant(t))
+        log_probs, state = model.step(tf.constant(target[:, t]), state, context, tf.constant(t))[:2]
         real = (target[:, t] != 0)[:, None] & np.isfinite(expected[:, t])
         np.testing.assert_allclose(log_probs.numpy()[real], expected[:, t][real], atol=1e-4)
 
@@ -70,11 +71,11 @@ def test_one_matrix_embeds_both_sides_and_projects(tmp_path):
     # The decoder-step model reads the same matrix: changing it changes its output.
     source, target, _ = _batch(copy=False)
     before = model.teacher_forced_log_probs(source, target).numpy()
-    state, context = model.encode(tf.constant(source), 8)
-    step_before, _, _ = model.step(tf.constant(target[:, 0]), state, context, tf.constant(0))
+    state, context = model.encode(SourceBatch(tf.constant(source), 8))
+    step_before = model.step(tf.constant(target[:, 0]), state, context, tf.constant(0))[0]
     shared.embeddings.assign(shared.embeddings * 2.0)
-    state, context = model.encode(tf.constant(source), 8)
-    step_after, _, _ = model.step(tf.constant(target[:, 0]), state, context, tf.constant(0))
+    state, context = model.encode(SourceBatch(tf.constant(source), 8))
+    step_after = model.step(tf.constant(target[:, 0]), state, context, tf.constant(0))[0]
     assert np.abs(step_after.numpy() - step_before.numpy()).max() > 1e-3
     model.training.save(tmp_path / "tied.keras")
     loaded = keras.saving.load_model(tmp_path / "tied.keras")  # no custom_objects

@@ -193,3 +193,51 @@ def test_a_corrupt_model_keras_says_corrupt(tiny_run, tmp_path, capsys):
     (model / "model.keras").write_bytes(bytes(damaged))
     with pytest.raises(ValueError, match=r"model\.keras is corrupt: .*Bad CRC-32"):
         load_run(model)
+
+
+# -- save_run: the one writer of a model's files --------------------------------------------
+
+
+def test_save_run_writes_what_load_run_reads(tiny_run, tmp_path):
+    import numpy as np
+
+    from keras_seq2seq.run_layout import MODEL_FILE
+    from keras_seq2seq.training.run_dir import load_run, save_run
+
+    run = load_run(tiny_run)
+    copy = save_run(
+        tmp_path / "copy",
+        config=run.config,
+        tokenizers=(run.source_tokenizer, run.target_tokenizer),
+        model=run.model.training,
+    )
+    for name in model_files(run.config):
+        if name != MODEL_FILE:  # a Keras archive records when it was written
+            assert (copy / name).read_bytes() == (tiny_run / name).read_bytes(), name
+    again = load_run(copy)
+    assert again.config == run.config
+    for saved, loaded in zip(
+        run.model.training.get_weights(), again.model.training.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(saved, loaded)
+    assert sorted(p.name for p in copy.iterdir()) == sorted(model_files(run.config))
+
+
+def test_a_failed_model_save_keeps_the_old_model(tiny_run, tmp_path):
+    import shutil
+
+    from keras_seq2seq.training.run_dir import save_run
+
+    model_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, model_dir, ignore=shutil.ignore_patterns(".lock", "logs"))
+    before = (model_dir / "model.keras").read_bytes()
+
+    class _HalfWritten:
+        def save(self, path):
+            path.write_bytes(before[:100])
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        save_run(model_dir, model=_HalfWritten())
+    assert (model_dir / "model.keras").read_bytes() == before
+    assert not [p.name for p in model_dir.iterdir() if p.name.startswith(".partial")]

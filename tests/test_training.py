@@ -119,17 +119,17 @@ def test_beam_width_one_equals_greedy_on_trained_model(reverse_run):
     import tensorflow as tf
 
     from keras_seq2seq.decoding import beam_search, greedy_search
+    from keras_seq2seq.models.protocol import SourceBatch
     from keras_seq2seq.text.vocabulary import END_ID, START_ID
 
     translator = load(reverse_run.run_dir)
     texts = [source for source, _ in reverse_pairs(64, seed=11, max_len=12)] + [""]
-    state, context = translator.model.encode(translator.encode_source(tf.constant(texts)), 20)
+    source_ids = translator.encode_source(tf.constant(texts))
+    state, context = translator.model.encode(SourceBatch(source_ids, 20))
     step = translator.step_function(context)
     common = {"start_id": START_ID, "end_id": END_ID, "max_length": 20}
     greedy = greedy_search(step, state, **common)
-    beam = beam_search(
-        step, state, beam_width=1, reorder_fn=translator.model.reorder_state, **common
-    )
+    beam = beam_search(step, state, beam_width=1, reorder_fn=translator.model.reorder, **common)
     np.testing.assert_array_equal(beam.ids[:, 0].numpy(), greedy.ids.numpy())
     np.testing.assert_array_equal(beam.scores[:, 0].numpy(), greedy.scores.numpy())
     np.testing.assert_array_equal(beam.lengths[:, 0].numpy(), greedy.lengths.numpy())

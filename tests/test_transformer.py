@@ -11,6 +11,7 @@ from keras_seq2seq.config import ModelConfig, TrainConfig
 from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.models import TransformerSeq2Seq, build_model
 from keras_seq2seq.models.layers import ReversibleEmbedding, sinusoidal_positions
+from keras_seq2seq.models.protocol import SourceBatch
 from keras_seq2seq.serving.export import export_model
 from keras_seq2seq.training.fit import train
 from tests.conftest import reverse_pairs
@@ -40,10 +41,10 @@ def _batch(seed=0):
 
 
 def _step_log_probs(model, source, target, max_length):
-    state, context = model.encode(tf.constant(source), max_length)
+    state, context = model.encode(SourceBatch(tf.constant(source), max_length))
     steps, attention = [], []
     for t in range(target.shape[1]):
-        log_probs, state, weights = model.step(
+        log_probs, state, weights, _ = model.step(
             tf.constant(target[:, t]), state, context, tf.constant(t)
         )
         steps.append(log_probs.numpy())

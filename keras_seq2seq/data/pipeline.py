@@ -86,8 +86,8 @@ def _copy_rows(copy, pairs, sources, targets, max_target_length: int, batch_size
         source_rows = [np.concatenate([row, end]) for row in sources[begin : begin + batch_size]]
         source_ids = _ragged(source_rows).to_tensor(PAD_ID)
         target_ids = _ragged(targets[begin : begin + batch_size])
-        surfaces = copy.source_surfaces(tf.constant([p[0] for p in batch], tf.string))
-        copy_ids = copy.copy_ids(surfaces, source_ids)
+        texts = tf.constant([p[0] for p in batch], tf.string)
+        surfaces, copy_ids = copy.encode_sources(texts, source_ids)
         target_surfaces = copy.target_tokenizer.tokenize_to_surface(
             tf.constant([p[1] for p in batch], tf.string)
         )[:, :max_target_length]

@@ -66,7 +66,7 @@ def _check_width(name: str, value: Any, description: str) -> int | tf.Tensor:
 def tile_beams(state: Any, beam_width: int | tf.Tensor, reorder_fn: ReorderFn = gather_rows) -> Any:
     """Repeats every tensor of a state `beam_width` times along the batch axis.
 
-    Rows `b * beam_width` to `b * beam_width + beam_width - 1` of the result are copies of
+    Rows `b * beam_width` to `b * beam_width + beam_width - 1` of the result repeat
     row `b`, which is the layout `beam_search` gives to `step_fn`.
 
     Args:

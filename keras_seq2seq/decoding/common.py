@@ -2,7 +2,10 @@
 
 The step protocol. Every decoder drives one function
 
-    step_fn(tokens, state, time) -> (log_probs, new_state, attention)
+    step_fn(tokens, state, time) -> StepOutput(log_probs, new_state, attention, hidden)
+
+(`keras_seq2seq.models.protocol.StepOutput`; a plain triple `(log_probs, new_state,
+attention)` is read the same way):
 
 - `tokens`: int32 `[N]`, the previous token of each hypothesis (`start_id` at time 0);
 - `state`: a nest of tensors with leading dimension `N` (recurrent states, a key/value cache
@@ -13,7 +16,7 @@ The step protocol. Every decoder drives one function
   them per output token when they are given.
 
 Beam search reorders the state rows with the beams through `reorder_fn(state, rows)`
-(default: `tf.gather` of every tensor along axis 0).
+(a model's `reorder`; default: `tf.gather` of every tensor along axis 0).
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
+from keras_seq2seq.models.protocol import StepOutput, gather_rows
 from keras_seq2seq.validation import check_int, check_number
 
-__all__ = ["check_int", "check_number"]
+__all__ = ["StepOutput", "check_int", "check_number", "gather_rows"]
 
 PAD_ID = 0
 """Token id written after a sequence has ended (the reserved [PAD] id)."""
 
-StepFn = Callable[[tf.Tensor, Any, tf.Tensor], tuple[tf.Tensor, Any, Any]]
+StepFn = Callable[[tf.Tensor, Any, tf.Tensor], Any]
+"""`step_fn(tokens, state, time) -> StepOutput` (or a `(log_probs, state, attention)` triple)."""
 ReorderFn = Callable[[Any, tf.Tensor], Any]
 
 
@@ -136,20 +141,17 @@ def relaxed_shape(tensor: tf.Tensor) -> tf.TensorShape:
     return tf.TensorShape([None, *rest])
 
 
-def gather_rows(state: Any, rows: tf.Tensor) -> Any:
-    """The default `reorder_fn`: every state tensor's rows taken in the order `rows`."""
-    return tf.nest.map_structure(lambda tensor: tf.gather(tensor, rows), state)
-
-
 def call_step_fn(
     step_fn: StepFn, tokens: tf.Tensor, state: Any, time: tf.Tensor
 ) -> tuple[tf.Tensor, Any, tf.Tensor | None]:
     """Calls `step_fn` and checks that it kept the protocol."""
     outputs = step_fn(tokens, state, time)
+    if isinstance(outputs, StepOutput):
+        outputs = outputs[:3]  # the decoders read no hidden state
     if not isinstance(outputs, (tuple, list)) or len(outputs) != 3:
         raise TypeError(
             "`step_fn` must return a triple `(log_probs, new_state, attention)` (attention may "
-            f"be None). Received: {outputs!r}."
+            f"be None) or a StepOutput. Received: {outputs!r}."
         )
     log_probs, new_state, attention = outputs
     try:

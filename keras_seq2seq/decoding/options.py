@@ -11,6 +11,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from keras_seq2seq.cli_fields import (
+    cli_flag,
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from keras_seq2seq.validation import check_bool, check_finite, check_int, check_number
 
 MAX_BEAM_WIDTH = 256
@@ -96,20 +104,123 @@ class DecodeOptions:
     ValueError: `beam_width` must be a positive integer. Received: beam_width=0.
     """
 
-    beam_width: int = 1
-    n_best: int = 1
-    length_penalty: float = 0.0
-    max_length: int | None = None
-    max_length_ratio: float | None = None
-    temperature: float | None = None
-    top_k: int = 0
-    seed: int | None = None
-    no_repeat_ngram: int = 0
-    coverage_penalty: float = 0.0
-    min_score: float | None = None
-    replace_unknown: bool = False
-    top_p: float | None = None
-    prefix: str | tuple[str, ...] | None = None
+    beam_width: int = dataclasses.field(
+        default=1,
+        metadata=cli_flag(
+            "--beam-width", "beam width; 1 is greedy search", type=positive_int, metavar="N"
+        ),
+    )
+    n_best: int = dataclasses.field(
+        default=1,
+        metadata=cli_flag("--n-best", "hypotheses per input", type=positive_int, metavar="N"),
+    )
+    length_penalty: float = dataclasses.field(
+        default=0.0,
+        metadata=cli_flag(
+            "--length-penalty", "GNMT alpha", type=non_negative_float, metavar="ALPHA"
+        ),
+    )
+    max_length: int | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--max-length",
+            "maximum output tokens, [END] included (default: the model's --max-target-length + 1)",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
+    max_length_ratio: float | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--max-length-ratio",
+            "also cap each output at ceil(RATIO x source tokens) + 1 tokens (default: no cap)",
+            type=positive_float,
+            metavar="RATIO",
+        ),
+    )
+    temperature: float | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--temperature",
+            "sample at this temperature, with beam width 1 (default: search, no sampling)",
+            type=positive_float,
+            metavar="T",
+        ),
+    )
+    top_k: int = dataclasses.field(
+        default=0,
+        metadata=cli_flag(
+            "--top-k",
+            "sample among the K likeliest tokens; 0: all",
+            type=non_negative_int,
+            metavar="K",
+        ),
+    )
+    seed: int | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--seed",
+            "sampling seed (default: a random one)",
+            type=non_negative_int,
+            metavar="N",
+        ),
+    )
+    no_repeat_ngram: int = dataclasses.field(
+        default=0,
+        metadata=cli_flag(
+            "--no-repeat-ngram",
+            "never repeat an n-gram of N tokens in one output; 0 is off",
+            type=non_negative_int,
+            metavar="N",
+        ),
+    )
+    coverage_penalty: float = dataclasses.field(
+        default=0.0,
+        metadata=cli_flag(
+            "--coverage-penalty",
+            "beam search: GNMT coverage penalty weight; 0 is off",
+            type=non_negative_float,
+            metavar="BETA",
+        ),
+    )
+    min_score: float | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--min-score",
+            "refuse (leave empty, with a counted warning) outputs whose normalized score is "
+            "below S: the log-probability divided by the GNMT length penalty, so the total "
+            "log-probability without --length-penalty; `evaluate` suggests values (default: "
+            "refuse nothing)",
+            type=finite_float,
+            metavar="S",
+        ),
+    )
+    replace_unknown: bool = dataclasses.field(
+        default=False,
+        metadata=cli_flag(
+            "--replace-unknown",
+            "write each generated [UNK] as the source token the model attended to most",
+            type=bool,
+        ),
+    )
+    top_p: float | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--top-p",
+            "sample from the nucleus: the likeliest tokens holding P of the probability, "
+            "0 < P <= 1 (default: all tokens)",
+            type=positive_float,
+            metavar="P",
+        ),
+    )
+    prefix: str | tuple[str, ...] | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--prefix",
+            "force every output to start with TEXT (target tokens), then decode the rest",
+            metavar="TEXT",
+        ),
+    )
 
     def __post_init__(self) -> None:
         check_int("beam_width", self.beam_width, maximum=MAX_BEAM_WIDTH)

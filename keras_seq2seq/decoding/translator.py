@@ -3,7 +3,8 @@
 `Translator` tokenizes in graph, runs the model's `encode` once per input, decodes with greedy
 search, sampling or beam search inside one `tf.function` (`tf.while_loop` over the model's
 `step`), and detokenizes in graph. The same graph functions are what `export` writes into a
-SavedModel. It knows the model only through the `Architecture` interface.
+SavedModel. It knows the model only through the decoding protocol
+(`keras_seq2seq.models.protocol`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from keras_seq2seq.decoding.output_check import describe_output_check, passes_ou
 from keras_seq2seq.decoding.prefix import batch_prefixes, check_prefixes, prefix_ids
 from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
-from keras_seq2seq.models import Architecture, Ensemble
-from keras_seq2seq.models.copying import CopyVocabulary
+from keras_seq2seq.models import Ensemble
+from keras_seq2seq.models.copying import CopyVocabulary, source_batch
+from keras_seq2seq.models.protocol import Decodable, SourceBatch
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
 from keras_seq2seq.training.run_dir import LoadedRun, load_run, resolve_model_dirs
@@ -64,7 +66,7 @@ class Translator(tf.Module):
     """Translates strings with a trained model, in graph and batched.
 
     Args:
-        model: Architecture. The model (e.g. from `build_model` or `load`).
+        model: Decodable. The model (e.g. from `build_model` or `load`, or an `Ensemble`).
         source_tokenizer: Tokenizer of the source side.
         target_tokenizer: Tokenizer of the target side.
         config: RunConfig the model was trained with.
@@ -77,16 +79,16 @@ class Translator(tf.Module):
 
     def __init__(
         self,
-        model: Architecture,
+        model: Decodable,
         source_tokenizer: Tokenizer,
         target_tokenizer: Tokenizer,
         config: RunConfig,
     ):
         super().__init__(name="translator")
-        if not isinstance(model, Architecture):
+        if not isinstance(model, Decodable):
             raise TypeError(
-                "`model` must be a keras_seq2seq Architecture (from build_model, build_seq2seq "
-                f"or load). Received: {type(model).__name__}"
+                "`model` must be a keras_seq2seq Architecture or Ensemble (from build_model, "
+                f"build_seq2seq or load). Received: {type(model).__name__}"
             )
         self.model = model
         self.source_tokenizer = source_tokenizer
@@ -94,7 +96,9 @@ class Translator(tf.Module):
         self.config = config
         self._functions: dict[tuple[DecodeOptions, bool], Any] = {}
         self._copy_vocabulary: CopyVocabulary | None = None
-        if model.copies:
+        # A head over an extended vocabulary writes source tokens from their text.
+        self._extended = model.head.extends_vocabulary
+        if self._extended:
             self._copy_vocabulary = self.copy_vocabulary  # a wrong pairing fails here, not later
 
     @property
@@ -105,6 +109,14 @@ class Translator(tf.Module):
                 self.source_tokenizer, self.target_tokenizer, self.config.source_text.max_length
             )
         return self._copy_vocabulary
+
+    def reads_source_text(self, options: DecodeOptions) -> bool:
+        """Whether decoding with `options` reads the source tokens' text (`copy_vocabulary`).
+
+        A model whose outputs extend the vocabulary by source positions writes those tokens
+        from the source text, and so does `replace_unknown`.
+        """
+        return self._extended or options.replace_unknown
 
     @property
     def has_attention(self) -> bool:
@@ -126,8 +138,17 @@ class Translator(tf.Module):
         end = tf.fill([ids.nrows(), 1], tf.constant(END_ID, tf.int32))
         return tf.concat([ids, tf.RaggedTensor.from_tensor(end)], axis=1).to_tensor(0)
 
+    def source_batch(
+        self, source_ids: tf.Tensor, texts: tf.Tensor, max_length: int = 0,
+        surfaces: tf.Tensor | None = None,
+    ) -> SourceBatch:  # fmt: skip
+        """What the model's `encode` reads for `source_ids` (see `copying.source_batch`)."""
+        return source_batch(
+            self.model, self._copy_vocabulary, source_ids, max_length, surfaces, texts
+        )
+
     def step_function(self, context: Any, beam_width: int | tf.Tensor = 1):
-        """The decoders' step protocol over the model, with the context tiled per beam.
+        """The decoders' step protocol over the model, with the context expanded per beam.
 
         Args:
             context: the context from `model.encode`.
@@ -135,10 +156,11 @@ class Translator(tf.Module):
                 Defaults to `1`.
 
         Returns:
-            `step_fn(tokens, state, time) -> (log_probs, new_state, attention)`.
+            `step_fn(tokens, state, time) -> StepOutput`.
         """
         if tf.is_tensor(beam_width) or beam_width > 1:
-            context = self.model.tile_context(context, beam_width)
+            # The strategies expand the state themselves (through `reorder`).
+            _, context = self.model.expand(None, context, beam_width)
 
         def step_fn(tokens, state, time):
             return self.model.step(tokens, state, context, time)
@@ -157,13 +179,10 @@ class Translator(tf.Module):
         truncated = tokens.row_lengths() > self.config.source_text.max_length
         source_ids = self._source_ids(tokens)
         surfaces = None
-        if self.model.copies or options.replace_unknown:
+        if self.reads_source_text(options):
             surfaces = self.copy_vocabulary.source_surfaces(texts)
-        if self.model.copies:
-            copy_ids = self.copy_vocabulary.copy_ids(surfaces, source_ids)
-            state, context = self.model.encode(source_ids, max_length, copy_ids)
-        else:
-            state, context = self.model.encode(source_ids, max_length)
+        batch = self.source_batch(source_ids, texts, max_length, surfaces)
+        state, context = self.model.encode(batch)
         return state, context, source_ids, surfaces, truncated
 
     def decode_graph(
@@ -209,7 +228,7 @@ class Translator(tf.Module):
             end_id=END_ID,
             max_length=max_length,
             max_lengths=self._max_lengths(source_ids, options),
-            reorder_fn=self.model.reorder_state,
+            reorder_fn=self.model.reorder,
             adjust_fn=log_prob_processors(options, inputs),
         )
         ids = result.ids
@@ -238,7 +257,7 @@ class Translator(tf.Module):
     def _check_options(self, options: DecodeOptions) -> None:
         if options.replace_unknown and not self.has_attention:
             raise ValueError(
-                "`replace_unknown` copies the source token a step attended to most, and this "
+                "`replace_unknown` writes the source token a step attended to most, and this "
                 "model has no attention. Decode without replace_unknown."
             )
 

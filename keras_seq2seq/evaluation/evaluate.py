@@ -30,40 +30,27 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.atomic_write import write_json
+from keras_seq2seq.atomic_write import write_json, write_text
 from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.ordering import length_order
 from keras_seq2seq.decoding.translator import Translator, load
 from keras_seq2seq.evaluation.metrics import (
     METRIC_NAMES,
-    ROUGE_TYPES,
+    SCORES,
+    default_metric_names,
     group_references,
     score_texts,
     token_error_rate,
 )
 from keras_seq2seq.progress import Counter
-from keras_seq2seq.serving.model_card import EVALUATION_FILE
+from keras_seq2seq.run_layout import EVALUATION_FILE
 from keras_seq2seq.training.run_dir import resolve_run_dir
 
-DEFAULT_METRICS_BY_TOKENIZER: dict[str, tuple[str, ...]] = {
-    "char": ("exact_match", "token_error_rate", "chrf"),
-    "word": ("exact_match", "token_error_rate", "bleu", "chrf"),
-    "wordpiece": ("exact_match", "token_error_rate", "bleu", "chrf"),
-}
 # What one token of `token_error_rate` is, per target tokenizer, and the name the rate goes by.
 TOKEN_ERROR_UNITS: dict[str, tuple[str, Callable[[str], Sequence[str]]]] = {
     "char": ("CER", list),
     "word": ("WER/PER", str.split),
     "wordpiece": ("WER/PER", str.split),
-}
-# The float entries each metric name adds to a report (what a training callback can log).
-METRIC_KEYS: dict[str, tuple[str, ...]] = {
-    "bleu": ("bleu",),
-    "chrf": ("chrf",),
-    "rouge": ROUGE_TYPES,
-    "exact_match": ("exact_match",),
-    "sequence_error_rate": ("sequence_error_rate",),
-    "token_error_rate": ("token_error_rate",),
 }
 EXAMPLES_KEY = "examples"
 REFERENCE_SEPARATOR = " | "
@@ -101,8 +88,16 @@ def check_metrics(metrics: Any) -> tuple[str, ...]:
 
 
 def default_metrics(target_tokenizer: str) -> tuple[str, ...]:
-    """The metrics `evaluate` computes for a target tokenizer kind (`"char"`, `"word"`...)."""
-    return DEFAULT_METRICS_BY_TOKENIZER.get(target_tokenizer, DEFAULT_METRICS_BY_TOKENIZER["word"])
+    """The metrics `evaluate` computes for a target tokenizer kind (`"char"`, `"word"`...).
+
+    Character targets get the `"char"` defaults of the registry
+    (`keras_seq2seq.evaluation.metrics.METRICS`), every other kind the `"word"` ones.
+
+    Example:
+    >>> default_metrics("char")
+    ('exact_match', 'token_error_rate', 'chrf')
+    """
+    return default_metric_names("char" if target_tokenizer == "char" else "word")
 
 
 def score_decoded(
@@ -467,24 +462,18 @@ def write_hypotheses(report: dict[str, Any], path: str | os.PathLike) -> Path:
         )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as file:
-        for example in examples:
-            references = REFERENCE_SEPARATOR.join(_field(r) for r in example["references"])
-            file.write(
-                f"{_field(example['source'])}\t{references}\t{_field(example['hypothesis'])}\n"
-            )
+    lines = []
+    for example in examples:
+        references = REFERENCE_SEPARATOR.join(_field(r) for r in example["references"])
+        lines.append(
+            f"{_field(example['source'])}\t{references}\t{_field(example['hypothesis'])}\n"
+        )
+    write_text(path, "".join(lines))
     return path
 
 
 _TABLE_ROWS = (
-    ("exact_match", "exact match (%)"),
-    ("sequence_error_rate", "sequence error rate (%) [G2P 'WER']"),
-    ("token_error_rate", "token error rate (%)"),
-    ("bleu", "BLEU"),
-    ("chrf", "chrF"),
-    ("rouge1", "ROUGE-1 F1"),
-    ("rouge2", "ROUGE-2 F1"),
-    ("rougeL", "ROUGE-L F1"),
+    *((score.key, score.label) for score in SCORES),
     ("mean_source_tokens", "mean source tokens"),
     ("mean_hypothesis_tokens", "mean hypothesis tokens"),
     ("mean_reference_tokens", "mean reference tokens"),
@@ -526,8 +515,8 @@ def format_report(report: dict[str, Any]) -> str:
     for key, label in _TABLE_ROWS:
         if key not in report:
             continue
-        if key == "token_error_rate" and "token_error_rate_unit" in report:
-            label = f"token error rate (%) [{report['token_error_rate_unit']}]"
+        if f"{key}_unit" in report:  # e.g. the token error rate's CER or WER/PER
+            label = f"{label} [{report[f'{key}_unit']}]"
         rows.append((label, f"{report[key]:.2f}"))
         if f"{key}_signature" in report:
             rows.append(("", report[f"{key}_signature"]))

@@ -19,23 +19,19 @@ Two metrics are called "WER" in the literature, and they are not the same thing:
 
 `exact_match`, `sequence_error_rate` and `token_error_rate` return fractions; `bleu`, `chrf`
 and `rouge` use the 0–100 scale of sacrebleu; `score_texts` reports every rate in percent.
+
+`METRICS` is the registry: each metric's name, the function that computes it, the scores it
+reports (display name, unit, which way is better) and where it is computed by default.
+Everything else that lists metrics (`--metrics` and `--monitor` choices, the evaluation table,
+the model card, the training callback) derives its list from it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-METRIC_NAMES = (
-    "bleu",
-    "chrf",
-    "rouge",
-    "exact_match",
-    "sequence_error_rate",
-    "token_error_rate",
-)
-DEFAULT_METRICS = ("bleu", "chrf", "rouge", "exact_match", "token_error_rate")
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 
@@ -437,6 +433,151 @@ def rouge(
     return {name: 100.0 * total / len(hypotheses) for name, total in totals.items()}
 
 
+class Score(NamedTuple):
+    """One number a metric adds to a report (and a callback logs as `val_<key>`).
+
+    Attributes:
+        key: str. The report key.
+        display: str. What the evaluation table and the model card call it.
+        higher_is_better: bool. Which way is better (the mode of a checkpoint watching it).
+        percent: bool. A rate in percent (`True`) or a score on sacrebleu's 0–100 scale.
+        headline: bool. A number that sums a model up on its own: `--monitor` may watch it
+            and the model card shows it. Defaults to `True`.
+        note: str. Said after the display name in the evaluation table. Defaults to `""`.
+    """
+
+    key: str
+    display: str
+    higher_is_better: bool
+    percent: bool
+    headline: bool = True
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """The evaluation table's row label, e.g. `"exact match (%)"`."""
+        label = f"{self.display} (%)" if self.percent else self.display
+        return f"{label} {self.note}" if self.note else label
+
+    @property
+    def mode(self) -> str:
+        """`"max"` or `"min"`, as Keras callbacks take it."""
+        return "max" if self.higher_is_better else "min"
+
+
+class Metric(NamedTuple):
+    """A metric `score_texts`, `evaluate` and the decoded-metric callback may be asked for.
+
+    Attributes:
+        name: str. The name users pass (`--metrics NAME`, `metrics=[NAME]`).
+        compute: callable `(hypotheses, references) -> dict`. The report entries it adds:
+            its scores plus any companion (a sacrebleu signature, the other of a pair of rates).
+        scores: tuple of Score. The numbers it logs, in report order.
+        defaults: frozenset of str. Where it is computed when no metrics are named:
+            `"char"` (evaluating a character-level target), `"word"` (any other target),
+            `"training"` (the decoded-metric callback of `train`), `"texts"` (`score_texts`).
+    """
+
+    name: str
+    compute: Callable[[list[str], list[list[str]]], dict[str, Any]]
+    scores: tuple[Score, ...]
+    defaults: frozenset[str]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The report keys of its scores."""
+        return tuple(score.key for score in self.scores)
+
+
+def _bleu_entries(hypotheses: list[str], references: list[list[str]]) -> dict[str, Any]:
+    score, signature = bleu(hypotheses, references)
+    return {"bleu": score, "bleu_signature": signature}
+
+
+def _chrf_entries(hypotheses: list[str], references: list[list[str]]) -> dict[str, Any]:
+    score, signature = chrf(hypotheses, references)
+    return {"chrf": score, "chrf_signature": signature}
+
+
+def _match_entries(hypotheses: list[str], references: list[list[str]]) -> dict[str, Any]:
+    # One comparison gives both rates; asking for either reports the two.
+    match = exact_match(hypotheses, references)
+    return {"exact_match": 100.0 * match, "sequence_error_rate": 100.0 * (1.0 - match)}
+
+
+def _token_error_entries(hypotheses: list[str], references: list[list[str]]) -> dict[str, Any]:
+    return {"token_error_rate": 100.0 * token_error_rate(hypotheses, references)}
+
+
+_EVALUATED = frozenset({"char", "word"})
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("bleu", _bleu_entries, (Score("bleu", "BLEU", True, False),),
+               frozenset({"word", "training", "texts"})),
+        Metric("chrf", _chrf_entries, (Score("chrf", "chrF", True, False),),
+               _EVALUATED | {"texts"}),
+        Metric("rouge", rouge, tuple(
+            Score(name, f"ROUGE-{name[5:]} F1", True, False, headline=False)
+            for name in ROUGE_TYPES
+        ), frozenset({"texts"})),
+        Metric("exact_match", _match_entries, (Score("exact_match", "exact match", True, True),),
+               _EVALUATED | {"training", "texts"}),
+        Metric("sequence_error_rate", _match_entries, (
+            Score("sequence_error_rate", "sequence error rate", False, True,
+                  note="[G2P 'WER']"),
+        ), frozenset()),
+        Metric("token_error_rate", _token_error_entries,
+               (Score("token_error_rate", "token error rate", False, True),),
+               _EVALUATED | {"training", "texts"}),
+    )
+}  # fmt: skip
+"""The metric registry: every metric name, what computes it and what it reports, once.
+
+Its order is the order of a report's entries and of `METRIC_NAMES`."""
+
+METRIC_NAMES = tuple(METRICS)
+SCORES: tuple[Score, ...] = tuple(
+    sorted(
+        (score for metric in METRICS.values() for score in metric.scores),
+        key=lambda score: not score.percent,
+    )
+)
+"""Every score in display order: the rates in percent first, then the 0–100 scores."""
+HEADLINE_SCORES = tuple(score for score in SCORES if score.headline)
+"""The scores `--monitor` may watch and the model card shows, in display order."""
+
+
+def default_metric_names(use: str) -> tuple[str, ...]:
+    """The metrics computed for a use when none are named, in display order.
+
+    Args:
+        use: str. `"char"` or `"word"` (evaluating a target of that kind), `"training"`
+            (the decoded-metric callback of `train`) or `"texts"` (`score_texts`).
+
+    Returns:
+        tuple of metric names.
+
+    Raises:
+        ValueError: an unknown use.
+
+    Example:
+    >>> default_metric_names("char")
+    ('exact_match', 'token_error_rate', 'chrf')
+    """
+    uses = ("char", "word", "training", "texts")
+    if use not in uses:
+        raise ValueError(f"`use` must be one of {list(uses)}. Received: use={use!r}")
+    order = [score.key for score in SCORES]
+    chosen = [metric for metric in METRICS.values() if use in metric.defaults]
+    return tuple(
+        metric.name for metric in sorted(chosen, key=lambda m: order.index(m.scores[0].key))
+    )
+
+
+DEFAULT_METRICS = default_metric_names("texts")
+
+
 def score_texts(
     hypotheses: Sequence[str],
     references: Sequence[str | Sequence[str]],
@@ -460,7 +601,8 @@ def score_texts(
         hypotheses: list of str. Decoded outputs.
         references: list of str, or list of lists of str for several references per item.
         metrics: sequence of str, or one name. Which metrics to compute, from `METRIC_NAMES`.
-            Defaults to `("bleu", "chrf", "rouge", "exact_match", "token_error_rate")`.
+            Defaults to `DEFAULT_METRICS`: every metric but `"sequence_error_rate"` (which
+            `"exact_match"` reports anyway).
 
     Returns:
         A dict from the keys above to floats, ints and strings.
@@ -492,18 +634,9 @@ def score_texts(
         )
         / count,
     }
-    if "bleu" in names:
-        report["bleu"], report["bleu_signature"] = bleu(hypotheses, references)
-    if "chrf" in names:
-        report["chrf"], report["chrf_signature"] = chrf(hypotheses, references)
-    if "rouge" in names:
-        report.update(rouge(hypotheses, references))
-    if "exact_match" in names or "sequence_error_rate" in names:
-        match = exact_match(hypotheses, references)
-        report["exact_match"] = 100.0 * match
-        report["sequence_error_rate"] = 100.0 * (1.0 - match)
-    if "token_error_rate" in names:
-        report["token_error_rate"] = 100.0 * token_error_rate(hypotheses, references)
+    for metric in METRICS.values():
+        if metric.name in names and not all(key in report for key in metric.keys):
+            report.update(metric.compute(hypotheses, references))
     return report
 
 

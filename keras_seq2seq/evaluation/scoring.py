@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.models.copying import scoring_inputs
 from keras_seq2seq.text.vocabulary import END_ID, PAD_ID, START_ID
 from keras_seq2seq.validation import check_int
 
@@ -81,22 +82,12 @@ def score_graph(translator: Any, sources: tf.Tensor, targets: tf.Tensor) -> dict
     end = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(END_ID, tf.int32)))
     target_input = tf.concat([start, tokens], axis=1).to_tensor(PAD_ID)
     target_output = tf.concat([tokens, end], axis=1).to_tensor(PAD_ID)
-    copy_ids = None
-    if translator.model.copies:
-        # A copying model scores copied tokens at their extended ids, as it was trained.
-        copy = translator.copy_vocabulary
-        surfaces = copy.source_surfaces(sources)
-        copy_ids = copy.copy_ids(surfaces, source_ids)
-        target_surfaces = translator.target_tokenizer.tokenize_to_surface(targets)
-        target_surfaces = target_surfaces[:, : translator.config.target_text.max_length]
-        end_text = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], ""))
-        target_output = copy.extended_targets(
-            target_output,
-            tf.concat([target_surfaces, end_text], axis=1).to_tensor(""),
-            surfaces,
-            copy_ids,
-        )
-    log_probs = translator.model.teacher_forced_log_probs(source_ids, target_input, copy_ids)
+    # A copying model scores copied tokens at their extended ids, as it was trained.
+    batch, target_output = scoring_inputs(
+        translator.model, lambda: translator.copy_vocabulary, source_ids, sources,
+        target_output, targets, translator.config.target_text.max_length,
+    )  # fmt: skip
+    log_probs = translator.model.teacher_forced_log_probs(batch, target_input)
     token_log_probs = tf.gather(log_probs, target_output, batch_dims=2)
     mask = tf.cast(target_output != PAD_ID, tf.float32)
     scores = tf.reduce_sum(token_log_probs * mask, axis=1)

@@ -1,18 +1,23 @@
-"""The architecture interface: the one seam between a model and everything downstream.
+"""The architecture interface: a model spec (how to build and check one) and its decoding side.
 
-Translate, evaluate, the decoded-metric callback, export, plot-attention and `load` talk to a
-model only through an `Architecture` instance:
+Two sides, kept apart:
+
+- the **model spec** (`ModelSpec`, class-level): the options class, option parsing and
+  checks, and building the Keras Functional training model;
+- the **decoding side** (`Architecture` instances): the decoding protocol of
+  `keras_seq2seq.models.protocol` (`encode`, `step`, `expand`, `reorder`), plus
+  `has_attention`, `keras_models`, `teacher_forced_log_probs` and the `head` (the model's
+  `keras_seq2seq.models.output_head.OutputHead`), with the data attributes `config`,
+  `options` and `training`.
 
 ```
 architecture = get_architecture(config.architecture)     # "rnn", "transformer", ...
 model = architecture.build(config)                         # Keras training model (+ inference)
-state, context = model.encode(source_ids, max_length)     # once per input
-log_probs, state, attention = model.step(tokens, state, context, time)
+state, context = model.encode(SourceBatch(source_ids, max_length))
+output = model.step(tokens, state, context, time)         # StepOutput(log_probs, state, ...)
 ```
 
-plus `tile_context` (the context repeated per beam, once, outside the decoding loop) and
-`reorder_state` (the per-hypothesis state rows following the beams). Nothing outside an
-architecture's own module knows what its state holds.
+Nothing outside an architecture's own module knows what its state holds.
 
 A new architecture subclasses `Architecture`, is decorated with
 `@register_architecture("name")` and is selected with `ModelConfig(architecture="name")`.
@@ -27,10 +32,11 @@ from typing import Any, ClassVar
 import keras
 import tensorflow as tf
 
+from keras_seq2seq.architecture_options import register_options
 from keras_seq2seq.config import ModelConfig, precision_policy
-from keras_seq2seq.decoding.common import gather_rows
 from keras_seq2seq.models.layers import check_tied_sizes, check_tied_vocabularies
-from keras_seq2seq.text.vocabulary import UNK_ID
+from keras_seq2seq.models.output_head import OutputHead, output_head
+from keras_seq2seq.models.protocol import Decodable, SourceBatch
 
 ARCHITECTURES: dict[str, type[Architecture]] = {}
 """Registered architectures by name (filled by `register_architecture`)."""
@@ -41,42 +47,22 @@ class NoOptions:
     """Options of an architecture that has none."""
 
 
-class Architecture(abc.ABC):
-    """A sequence-to-sequence model: its Keras training model and the calls decoding needs.
+class ModelSpec:
+    """The building side of an architecture: options, checks and the training model.
 
-    Subclasses build a Keras Functional training model `(source_ids [B, S],
-    target_input_ids [B, T]) -> logits [B, T, V]` in `build_training_model`, and implement
-    `encode` and `step` from the *same layer objects* (usually through inference models built
-    in `__init__`), so a model trained with `fit` decodes without copying weights.
-
-    Args:
-        config: ModelConfig. `config.architecture` names this class.
-        training: keras.Model. The training model, built by `build_training_model` or loaded
-            from its `.keras` file.
-
-    Raises:
-        ValueError: an option is unknown or out of range.
+    Everything here is class-level: it runs before a model exists (to check a configuration)
+    or makes one (`build`).
 
     Example:
-    >>> model = get_architecture("rnn").build(ModelConfig(30, 20, units=8))  # doctest: +SKIP
-    >>> state, context = model.encode(source_ids, max_length=10)  # doctest: +SKIP
+    >>> get_architecture("rnn").parse_options(ModelConfig(30, 20)).cell  # doctest: +SKIP
+    'lstm'
     """
 
     name: ClassVar[str] = ""
     options_class: ClassVar[type] = NoOptions
-    supports_copy_attention: ClassVar[bool] = False
-    """Whether the architecture builds copy attention (`ModelConfig.copy_attention`)."""
-    has_attention: bool = True
-    """Whether `step` returns attention weights (`[N, source_length]`) or None."""
-
-    def __init__(self, config: ModelConfig, training: keras.Model):
-        if not isinstance(config, ModelConfig):
-            raise TypeError(f"`config` must be a ModelConfig. Received: {type(config).__name__}")
-        self.config = config
-        self.options = self.parse_options(config)
-        self.training = training
-
-    # -- building -------------------------------------------------------------------------
+    supports_output_heads: ClassVar[bool] = False
+    """Whether the architecture calls an output head's hooks (`output_head.OutputHead`), so
+    that features such as copying source tokens (`keras_seq2seq.models.copying`) work on it."""
 
     @classmethod
     def parse_options(cls, config: ModelConfig) -> Any:
@@ -95,11 +81,7 @@ class Architecture(abc.ABC):
                 f"{known or 'none'}; the shared settings are units, num_layers and dropout."
             )
         options = cls.options_class(**config.options)
-        if config.copy_attention and not cls.supports_copy_attention:
-            raise ValueError(
-                f"The {cls.name!r} architecture has no copy attention; train it without "
-                "--copy-attention, or use 'rnn' or 'transformer'."
-            )
+        output_head(config, cls, options)  # a head this architecture cannot give fails here
         cls.check_config(config, options)
         if getattr(options, "tie_embeddings", False):
             check_tied_sizes(config)
@@ -109,6 +91,12 @@ class Architecture(abc.ABC):
     def check_config(cls, config: ModelConfig, options: Any) -> None:
         """Checks combinations of shared settings and options (override to add rules)."""
         del config, options  # nothing to check by default
+
+    @classmethod
+    def attends(cls, options: Any) -> bool:
+        """Whether models with these options compute attention weights (override if not)."""
+        del options
+        return True
 
     @classmethod
     def check_vocabularies(
@@ -159,93 +147,61 @@ class Architecture(abc.ABC):
         copy.training.set_weights(self.training.get_weights())
         return copy
 
+
+class Architecture(ModelSpec, Decodable):
+    """A sequence-to-sequence model: its Keras training model and the decoding protocol.
+
+    Subclasses build a Keras Functional training model `(source_ids [B, S],
+    target_input_ids [B, T]) -> logits [B, T, V]` in `build_training_model`, and implement
+    `encode` and `step` from the *same layer objects* (usually through inference models built
+    in `__init__`), so a model trained with `fit` decodes without copying weights.
+
+    Args:
+        config: ModelConfig. `config.architecture` names this class.
+        training: keras.Model. The training model, built by `build_training_model` or loaded
+            from its `.keras` file.
+
+    Raises:
+        TypeError: `config` is not a ModelConfig.
+        ValueError: an option is unknown or out of range.
+
+    Example:
+    >>> model = get_architecture("rnn").build(ModelConfig(30, 20, units=8))  # doctest: +SKIP
+    >>> state, context = model.encode(SourceBatch(source_ids, 10))  # doctest: +SKIP
+    """
+
+    def __init__(self, config: ModelConfig, training: keras.Model):
+        if not isinstance(config, ModelConfig):
+            raise TypeError(f"`config` must be a ModelConfig. Received: {type(config).__name__}")
+        self.config = config
+        self.options = self.parse_options(config)
+        self.training = training
+        self.head: OutputHead = output_head(config, type(self), self.options)
+
     @property
     def keras_models(self) -> tuple[keras.Model, ...]:
         """The Keras models whose variables decoding uses (for tracking in an export)."""
         return (self.training,)
 
-    # -- what decoding calls ------------------------------------------------------------------
-
-    @property
-    def copies(self) -> bool:
-        """Whether the model copies source tokens (log-probabilities over `V + S` ids)."""
-        return self.config.copy_attention
-
-    def checked_copy_ids(self, copy_ids: tf.Tensor | None) -> tf.Tensor | None:
-        """`copy_ids` as int32 for a copying model (None otherwise); a missing one is an error."""
-        if not self.copies:
-            return None
-        if copy_ids is None:
-            raise ValueError(
-                "This model has copy attention: pass the source's copy ids "
-                "(keras_seq2seq.models.copying.CopyVocabulary.copy_ids) with the source ids."
-            )
-        return tf.cast(copy_ids, tf.int32)
-
-    def input_tokens(self, tokens: tf.Tensor) -> tf.Tensor:
-        """The tokens a step embeds: copied ids (`>= V`) are fed back as `[UNK]`."""
-        if not self.copies:
-            return tokens
-        return tf.where(tokens >= self.config.target_vocabulary_size, UNK_ID, tokens)
-
-    def as_log_probs(self, outputs: tf.Tensor) -> tf.Tensor:
-        """float32 log-probabilities from the output layer (logits, or a copy model's log-probs)."""
-        outputs = tf.cast(outputs, tf.float32)
-        return outputs if self.copies else tf.nn.log_softmax(outputs, axis=-1)
-
-    @abc.abstractmethod
-    def encode(self, source_ids: tf.Tensor, max_length: int, copy_ids=None) -> tuple[Any, Any]:
-        """Runs the encoder once per input.
-
-        Args:
-            source_ids: int32 `[B, S]`, right-padded with 0, [END] after each source.
-            max_length: int. The most decoding steps that will follow (to size a cache).
-            copy_ids: int32 `[B, S]` or None. A copying model's copy id of every source
-                position (`keras_seq2seq.models.copying.CopyVocabulary.copy_ids`); ignored by the
-                others.
-
-        Returns:
-            `(state, context)`: the decoder's initial state (a nest of `[B, ...]` tensors that
-            `step` updates) and the context every step reads but never changes (a nest of
-            `[B, ...]` tensors, or None).
-        """
-
-    @abc.abstractmethod
-    def step(
-        self, tokens: tf.Tensor, state: Any, context: Any, time: tf.Tensor
-    ) -> tuple[tf.Tensor, Any, tf.Tensor | None]:
-        """One decoding step for `N` hypotheses.
-
-        Args:
-            tokens: int32 `[N]`. Each hypothesis's previous token.
-            state: the state from `encode` or the previous step (`N` rows).
-            context: the context from `encode`, tiled to `N` rows by `tile_context`.
-            time: int32 scalar. Index of the token being generated.
-
-        Returns:
-            `(log_probs [N, V] float32, new_state, attention [N, S] or None)`; `[N, V + S]`
-            for a copying model (its extended vocabulary). A copied id (`>= V`) fed back as
-            `tokens` is read as `[UNK]` (`input_tokens`).
-        """
-
     def teacher_forced_log_probs(
-        self, source_ids: tf.Tensor, target_input_ids: tf.Tensor, copy_ids=None
+        self, source_ids: tf.Tensor | SourceBatch, target_input_ids: tf.Tensor, copy_ids=None
     ) -> tf.Tensor:
-        """Log-probabilities `[B, T, V]` (`[B, T, V + S]` with copy) of every next target token."""
-        inputs = [tf.convert_to_tensor(source_ids), tf.convert_to_tensor(target_input_ids)]
-        if self.copies:
-            inputs.append(self.checked_copy_ids(copy_ids))
-        return self.as_log_probs(self.training(inputs, training=False))
+        """float32 log-probabilities `[B, T, V]` of every next target token (teacher forcing).
 
-    def tile_context(self, context: Any, beam_width: int | tf.Tensor) -> Any:
-        """The context with each input's rows repeated `beam_width` times (once per beam)."""
-        if context is None:
-            return None
-        return tf.nest.map_structure(lambda t: tf.repeat(t, beam_width, axis=0), context)
+        Args:
+            source_ids: int32 `[B, S]`, or a SourceBatch (its `copy_ids` then used).
+            target_input_ids: int32 `[B, T]`, [START] first.
+            copy_ids: int32 `[B, S]` or None: the extended ids of the source positions, read
+                by a head that extends the vocabulary with them (see `SourceBatch`).
 
-    def reorder_state(self, state: Any, rows: tf.Tensor) -> Any:
-        """The state with its rows taken in the order `rows` (beam search's reordering)."""
-        return gather_rows(state, rows)
+        Returns:
+            float32 `[B, T, V]` (`[B, T, V + S]` when the head extends the vocabulary).
+        """
+        if not isinstance(source_ids, SourceBatch):
+            source_ids = SourceBatch(source_ids, 0, copy_ids)
+        inputs = [tf.convert_to_tensor(source_ids.ids), tf.convert_to_tensor(target_input_ids)]
+        inputs += self.head.batch_extras(source_ids)
+        return self.head.log_probs(self.training(inputs, training=False))
 
 
 def register_architecture(name: str):
@@ -279,6 +235,7 @@ def register_architecture(name: str):
                 "another name."
             )
         cls.name = name
+        register_options(name)(cls.options_class)  # its flags on the command line
         ARCHITECTURES[name] = cls
         return cls
 

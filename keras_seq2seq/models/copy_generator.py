@@ -94,7 +94,7 @@ class CopyGenerator(keras.layers.Layer):
         log_copy = tf.math.log_sigmoid(-gate) + tf.math.log(tf.maximum(mass, _FLOOR))
         if self.coverage_weight and training:
             self.add_loss(self.coverage_weight * coverage_loss(attention, target_mask))
-        return _add_copies(log_generate, log_copy, copy_ids, first)
+        return _add_copy_mass(log_generate, log_copy, copy_ids, first)
 
     def compute_output_shape(self, input_shape):
         logits, attention = input_shape[0], input_shape[1]
@@ -114,7 +114,7 @@ def _first_positions(copy_ids: tf.Tensor) -> tf.Tensor:
     return tf.argmax(tf.cast(same, tf.int32), axis=-1, output_type=tf.int32)
 
 
-def _add_copies(log_generate, log_copy, copy_ids, first) -> tf.Tensor:
+def _add_copy_mass(log_generate, log_copy, copy_ids, first) -> tf.Tensor:
     """`log_generate` `[B, T, V + S]` with the copy mass of each copy id added in log space.
 
     Each distinct copy id `c` (first at position `j`) becomes
@@ -137,7 +137,7 @@ def _add_copies(log_generate, log_copy, copy_ids, first) -> tf.Tensor:
 
 
 def _log_mix(log_generate, log_copy, indices, sources, owns):
-    """The scatter of `_add_copies`, with a gradient that never builds another full tensor.
+    """The scatter of `_add_copy_mass`, with a gradient that never builds another full tensor.
 
     Autodiff would turn each gather from the `[B, T, V + S]` tensor into a dense
     `[B, T, V + S]` gradient; here the gradient of the written columns is the upstream one

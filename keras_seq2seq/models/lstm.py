@@ -137,7 +137,7 @@ def _saving_recurrence(projected, h0, c0, recurrent_halves, lengths):
         factors_if = (s_if - s_if * s_if) * tf.concat([g, c_prev], axis=1)
         factors_go = tf.concat([cell["i"] - cell["i_g"] * g, h - h * o], axis=1)
         output_factor = o - h * cell["tanh_c"]
-        # TensorArray writes keep references, not copies.
+        # TensorArray writes keep references, not copied values.
         values = (factors_if, factors_go, output_factor, cell["f"])
         saved = [ta.write(t, v) for ta, v in zip(saved, values, strict=True)]
         c_last = tf.where(live[t], c, c_last)

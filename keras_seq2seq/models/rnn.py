@@ -25,63 +25,21 @@ two vocabularies must be the same).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import keras
 import tensorflow as tf
 from keras import layers
 
+from keras_seq2seq.architecture_options import RNNOptions
 from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.models.base import Architecture, register_architecture
-from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.input_feeding import InputFeedingDecoder
 from keras_seq2seq.models.layers import ReversibleEmbedding
 from keras_seq2seq.models.lstm import LSTM
-from keras_seq2seq.training.distribute import TrainingModel
-from keras_seq2seq.validation import check_bool, check_choice, check_int
-
-ATTENTION_TYPES = ("dot", "additive", "none")
-CELL_TYPES = ("lstm", "gru")
-
-
-@dataclasses.dataclass(frozen=True)
-class RNNOptions:
-    """Options of the RNN architecture.
-
-    Args:
-        embedding_dim: int. Width of the token embeddings. Defaults to `64`.
-        cell: str. `"lstm"` or `"gru"`. Defaults to `"lstm"`.
-        bidirectional: bool. Bidirectional encoder; each direction gets `units // 2`, so
-            `units` must be even. Defaults to `False`.
-        attention: str. `"dot"` (Luong, `keras.layers.Attention`), `"additive"` (Bahdanau,
-            `keras.layers.AdditiveAttention`) or `"none"`. Defaults to `"dot"`.
-        input_feeding: bool. Luong input feeding: each decoder step reads the previous
-            step's attentional vector with its token (needs attention). Defaults to `False`.
-        tie_embeddings: bool. One embedding matrix for the source, the target and the output
-            projection (Press & Wolf 2017; needs one vocabulary for both sides). The decoder's
-            output goes through a linear layer down to `embedding_dim` first. Defaults to
-            `False`.
-
-    Example:
-    >>> RNNOptions(attention="additive").attention
-    'additive'
-    """
-
-    embedding_dim: int = 64
-    cell: str = "lstm"
-    bidirectional: bool = False
-    attention: str = "dot"
-    input_feeding: bool = False
-    tie_embeddings: bool = False
-
-    def __post_init__(self) -> None:
-        check_int("embedding_dim", self.embedding_dim)
-        check_choice("cell", self.cell, CELL_TYPES)
-        check_bool("bidirectional", self.bidirectional)
-        check_choice("attention", self.attention, ATTENTION_TYPES)
-        check_bool("input_feeding", self.input_feeding)
-        check_bool("tie_embeddings", self.tie_embeddings)
+from keras_seq2seq.models.output_head import OutputHead, output_head
+from keras_seq2seq.models.protocol import SourceBatch, StepOutput
+from keras_seq2seq.models.training_model import TrainingModel
 
 
 def states_per_layer(options: RNNOptions) -> int:
@@ -135,7 +93,9 @@ def _output_logits(options: RNNOptions, get, y):
     return get("output_projection")(y)
 
 
-def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, layers.Layer]:
+def _make_layers(
+    config: ModelConfig, options: RNNOptions, dtype, head: OutputHead
+) -> dict[str, layers.Layer]:
     made = _embedding_layers(config, options, dtype)
     for i in range(config.num_layers):
         if options.bidirectional:
@@ -163,8 +123,7 @@ def _make_layers(config: ModelConfig, options: RNNOptions, dtype) -> dict[str, l
         made["attention_projection"] = layers.Dense(
             config.units, activation="tanh", name="attention_projection", dtype=dtype
         )
-    if config.copy_attention:
-        made["copy_generator"] = CopyGenerator(config.coverage_loss, name="copy_generator")
+    made.update(head.make_layers())
     return made
 
 
@@ -207,11 +166,11 @@ def _encode(config: ModelConfig, options: RNNOptions, get, source_ids):
 
 
 def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, memory, mask,
-            copy_ids=None):  # fmt: skip
+            head: OutputHead, extras=()):  # fmt: skip
     """Runs the decoder over `target_ids`; returns (logits, new_states, attention_scores).
 
-    With copy attention the "logits" are the copy generator's log-probabilities over the
-    extended vocabulary (`copy_ids` `[B, S]` maps the source positions into it).
+    The "logits" are what the output `head` makes of them (`extras`: its extra inputs), e.g.
+    log-probabilities over an extended vocabulary.
     """
     dtype = _policy(get)
     embedded = get("target_embedding")(target_ids)
@@ -226,12 +185,9 @@ def _decode(config: ModelConfig, options: RNNOptions, get, target_ids, states, m
         )
     y = _dropout(config, "output_dropout", dtype)(y)
     logits = _output_logits(options, get, y)
-    if config.copy_attention:
-        features = layers.Concatenate(name="copy_features", dtype=dtype)(
-            [context, decoded, embedded]
-        )
+    if head.reads_decoder:
         target_mask = keras.ops.not_equal(target_ids, 0)
-        logits = get("copy_generator")([logits, scores, features, copy_ids, target_mask])
+        logits = head.apply(get, logits, scores, [context, decoded, embedded], extras, target_mask)
     return logits, new_states, scores
 
 
@@ -260,18 +216,17 @@ def _decode_layers(config: ModelConfig, options: RNNOptions, get, y, states, mem
 
 
 def _training_model(config: ModelConfig, options: RNNOptions, dtype) -> keras.Model:
-    made = _make_layers(config, options, dtype)
+    head = output_head(config, RNNSeq2Seq, options)
+    made = _make_layers(config, options, dtype, head)
     source_ids = keras.Input((None,), dtype="int32", name="source_ids")
     target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
     inputs = [source_ids, target_ids]
-    copy_ids = None
-    if config.copy_attention:
-        copy_ids = keras.Input((None,), dtype="int32", name="copy_ids")
-        inputs.append(copy_ids)
+    extras = head.extra_inputs()
+    inputs += extras
     memory_mask = keras.ops.not_equal(source_ids, 0)
     memory, states = _encode(config, options, made.__getitem__, source_ids)
     logits, _, _ = _decode(
-        config, options, made.__getitem__, target_ids, states, memory, memory_mask, copy_ids
+        config, options, made.__getitem__, target_ids, states, memory, memory_mask, head, extras
     )
     return TrainingModel(inputs, logits, name="seq2seq")
 
@@ -316,16 +271,16 @@ def build_inference_models(
     state_count = config.num_layers * states_per_layer(options) + int(options.input_feeding)
     state_inputs = [keras.Input((config.units,), name=f"state_{i}") for i in range(state_count)]
     inputs = [token, *state_inputs]
-    memory_in = mask_in = copy_in = None
+    memory_in = mask_in = None
     if options.attention != "none":
         memory_in = keras.Input((None, config.units), name="memory")
         mask_in = keras.Input((None,), dtype="bool", name="memory_mask")
         inputs += [memory_in, mask_in]
-    if config.copy_attention:
-        copy_in = keras.Input((None,), dtype="int32", name="copy_ids")
-        inputs.append(copy_in)
+    head = output_head(config, RNNSeq2Seq, options)
+    extras = head.extra_inputs()
+    inputs += extras
     logits, new_states, scores = _decode(
-        config, options, get, token, state_inputs, memory_in, mask_in, copy_in
+        config, options, get, token, state_inputs, memory_in, mask_in, head, extras
     )
     outputs = [keras.ops.squeeze(logits, axis=1), *new_states]
     if scores is not None:
@@ -355,15 +310,10 @@ class RNNSeq2Seq(Architecture):
         super().__init__(config, training)
         self.encoder, self.decoder_step = build_inference_models(training, config)
 
-    supports_copy_attention = True
+    supports_output_heads = True
 
     @classmethod
     def check_config(cls, config: ModelConfig, options: RNNOptions) -> None:
-        if config.copy_attention and options.attention == "none":
-            raise ValueError(
-                "Copy attention copies source tokens by the attention weights, so it needs "
-                "attention: use attention='dot' or 'additive' with copy_attention=True."
-            )
         if options.input_feeding and options.attention == "none":
             raise ValueError(
                 "Input feeding feeds the previous step's attentional vector, so it needs "
@@ -379,34 +329,38 @@ class RNNSeq2Seq(Architecture):
     def build_training_model(cls, config, options, dtype) -> keras.Model:
         return _training_model(config, options, dtype)
 
+    @classmethod
+    def attends(cls, options: RNNOptions) -> bool:
+        return options.attention != "none"
+
     @property
     def has_attention(self) -> bool:
-        return self.options.attention != "none"
+        return self.attends(self.options)
 
     @property
     def keras_models(self) -> tuple[keras.Model, ...]:
         return (self.training, self.encoder, self.decoder_step)
 
-    def encode(self, source_ids: tf.Tensor, max_length: int, copy_ids=None) -> tuple[list, Any]:
-        del max_length  # recurrent states do not grow with the output
-        copy_ids = self.checked_copy_ids(copy_ids)
-        outputs = self.encoder(source_ids)
+    def encode(self, batch: SourceBatch) -> tuple[list, Any]:
+        extras = self.head.batch_extras(batch)
+        outputs = self.encoder(batch.ids)
         # tf.identity drops the Keras mask metadata the encoder attaches to its outputs.
         state = [tf.identity(s) for s in outputs[2:]]
         if not self.has_attention:
             return state, None
         context = (tf.identity(outputs[0]), tf.identity(outputs[1]))
-        return state, context if copy_ids is None else (*context, copy_ids)
+        return state, (*context, *extras)
 
-    def step(self, tokens, state, context, time):
+    def step(self, tokens, state, context, time) -> StepOutput:
         del time  # the recurrent state carries the position
-        inputs = [self.input_tokens(tokens)[:, tf.newaxis], *state]
+        inputs = [self.head.step_tokens(tokens)[:, tf.newaxis], *state]
         if context is not None:
             inputs += list(context)
         outputs = self.decoder_step(inputs)
         n = len(state)
         attention = outputs[1 + n] if context is not None else None
-        return self.as_log_probs(outputs[0]), list(outputs[1 : 1 + n]), attention
+        log_probs = self.head.log_probs(outputs[0])
+        return StepOutput(log_probs, list(outputs[1 : 1 + n]), attention)
 
 
 def build_seq2seq(config: ModelConfig, *, mixed_precision: bool | str = False) -> RNNSeq2Seq:

@@ -29,7 +29,6 @@ vocabularies must be the same).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -37,41 +36,16 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from keras_seq2seq.architecture_options import TransformerOptions
 from keras_seq2seq.config import ModelConfig
 from keras_seq2seq.models.base import Architecture, register_architecture
-from keras_seq2seq.models.copy_generator import CopyGenerator
 from keras_seq2seq.models.layers import (
     ReversibleEmbedding,
     TokenAndPositionEmbedding,
 )
-from keras_seq2seq.training.distribute import TrainingModel
-from keras_seq2seq.validation import check_bool, check_int
-
-
-@dataclasses.dataclass(frozen=True)
-class TransformerOptions:
-    """Options of the Transformer architecture.
-
-    Args:
-        heads: int. Attention heads; `units` must be a multiple of it. Defaults to `4`.
-        ffn_dim: int or None. Width of the feed-forward layers. Defaults to `4 * units`.
-        tie_embeddings: bool. One embedding matrix for the source, the target and the output
-            projection (needs one vocabulary for both sides). Defaults to `False`.
-
-    Example:
-    >>> TransformerOptions(heads=8).heads
-    8
-    """
-
-    heads: int = 4
-    ffn_dim: int | None = None
-    tie_embeddings: bool = False
-
-    def __post_init__(self) -> None:
-        check_int("heads", self.heads)
-        if self.ffn_dim is not None:
-            check_int("ffn_dim", self.ffn_dim)
-        check_bool("tie_embeddings", self.tie_embeddings)
+from keras_seq2seq.models.output_head import OutputHead, output_head
+from keras_seq2seq.models.protocol import SourceBatch, StepOutput
+from keras_seq2seq.models.training_model import TrainingModel
 
 
 def _ffn_dim(config: ModelConfig, options: TransformerOptions) -> int:
@@ -121,7 +95,9 @@ def _sublayers(prefix: str, sub: str, config, options, dtype) -> dict:
     return made
 
 
-def _make_layers(config: ModelConfig, options: TransformerOptions, dtype) -> dict[str, Any]:
+def _make_layers(
+    config: ModelConfig, options: TransformerOptions, dtype, head: OutputHead
+) -> dict[str, Any]:
     made = _embedding_layers(config, options, dtype)
     made["positions"] = TokenAndPositionEmbedding(config.units, name="positions", dtype=dtype)
     blocks = {"encoder": ("self", "ffn"), "decoder": ("self", "cross", "ffn")}
@@ -132,8 +108,7 @@ def _make_layers(config: ModelConfig, options: TransformerOptions, dtype) -> dic
         made[f"{stack}_norm"] = layers.LayerNormalization(
             epsilon=1e-6, name=f"{stack}_norm", dtype=dtype
         )
-    if config.copy_attention:
-        made["copy_generator"] = CopyGenerator(config.coverage_loss, name="copy_generator")
+    made.update(head.make_layers())
     return made
 
 
@@ -172,15 +147,15 @@ def _encoder(config, made, source_ids, source_mask):
     return made["encoder_norm"](x)
 
 
-def _decoder(config, made, target_ids, memory, source_mask, copy_ids=None):
-    """The decoder's logits `[B, T, V]` (a copying model's log-probabilities `[B, T, V + S]`)."""
+def _decoder(config, made, target_ids, memory, source_mask, head: OutputHead, extras=()):
+    """The decoder's logits `[B, T, V]`, through the output `head` (`extras`: its inputs)."""
     embedded = made["positions"](made["target_embedding"](target_ids))
     y = _dropout(config, made, "target_dropout")(embedded)
     cross_mask = ops.expand_dims(source_mask, 1)
-    last = {}  # the last layer's cross-attention output and weights (for copy attention)
+    last = {}  # the last layer's cross-attention output and weights (for the head)
 
     def cross(h, attention, i):
-        if i < config.num_layers - 1 or not config.copy_attention:
+        if i < config.num_layers - 1 or not head.reads_decoder:
             return attention(h, memory, attention_mask=cross_mask)
         last["output"], weights = attention(
             h, memory, attention_mask=cross_mask, return_attention_scores=True
@@ -208,16 +183,11 @@ def _decoder(config, made, target_ids, memory, source_mask, copy_ids=None):
         y = _residual(config, made, f"decoder_{i}_ffn", y, _ffn(made, f"decoder_{i}"))
     y = made["decoder_norm"](y)
     logits = _logits(made, y)
-    if not config.copy_attention:
+    if not head.reads_decoder:
         return logits
-    return _copy(made, logits, last["weights"], [y, last["output"], embedded], copy_ids,
-                 ops.not_equal(target_ids, 0))  # fmt: skip
-
-
-def _copy(made, logits, weights, features, copy_ids, target_mask):
-    """The copy generator's log-probabilities from the decoder's outputs."""
-    features = ops.concatenate([ops.cast(f, "float32") for f in features], axis=-1)
-    return made["copy_generator"]([logits, weights, features, copy_ids, target_mask])
+    features = [y, last["output"], embedded]
+    return head.apply(made.__getitem__, logits, last["weights"], features, extras,
+                      ops.not_equal(target_ids, 0))  # fmt: skip
 
 
 def _logits(made, y):
@@ -301,7 +271,7 @@ class TransformerSeq2Seq(Architecture):
     """
 
     options_class = TransformerOptions
-    supports_copy_attention = True
+    supports_output_heads = True
 
     def __init__(self, config: ModelConfig, training: keras.Model):
         super().__init__(config, training)
@@ -325,17 +295,16 @@ class TransformerSeq2Seq(Architecture):
 
     @classmethod
     def build_training_model(cls, config, options, dtype) -> keras.Model:
-        made = {**_make_layers(config, options, dtype), "training_graph": True}
+        head = output_head(config, cls, options)
+        made = {**_make_layers(config, options, dtype, head), "training_graph": True}
         source_ids = keras.Input((None,), dtype="int32", name="source_ids")
         target_ids = keras.Input((None,), dtype="int32", name="target_input_ids")
         inputs = [source_ids, target_ids]
-        copy_ids = None
-        if config.copy_attention:
-            copy_ids = keras.Input((None,), dtype="int32", name="copy_ids")
-            inputs.append(copy_ids)
+        extras = head.extra_inputs()
+        inputs += extras
         source_mask = ops.not_equal(source_ids, 0)
         memory = _encoder(config, made, source_ids, source_mask)
-        logits = _decoder(config, made, target_ids, memory, source_mask, copy_ids)
+        logits = _decoder(config, made, target_ids, memory, source_mask, head, extras)
         return TrainingModel(inputs, logits, name="transformer")
 
     # -- decoding -------------------------------------------------------------------------
@@ -343,18 +312,18 @@ class TransformerSeq2Seq(Architecture):
     def _layer(self, name: str):
         return self._layers[name]
 
-    def encode(self, source_ids, max_length, copy_ids=None):
-        copy_ids = self.checked_copy_ids(copy_ids)
+    def encode(self, batch: SourceBatch) -> tuple[dict, dict]:
+        source_ids = batch.ids
+        extras = self.head.batch_extras(batch)
         source_mask = tf.not_equal(source_ids, 0)
         memory = _encoder(self.config, self._layers, source_ids, source_mask)
         context: dict[str, Any] = {"source_mask": source_mask}
-        if copy_ids is not None:
-            context["copy_ids"] = copy_ids
+        context.update(zip(self.head.extra_names, extras, strict=True))
         for i in range(self.config.num_layers):
             attention = self._layer(f"decoder_{i}_cross_attention")
             context[f"keys_{i}"] = _heads_first(attention.key_dense(memory))
             context[f"values_{i}"] = _heads_first(attention.value_dense(memory))
-        del max_length  # the cache grows with the output
+        # The cache grows with the output: `batch.max_length` is not needed.
         batch = tf.shape(source_ids)[0]
         heads, key_dim = self.options.heads, self.config.units // self.options.heads
         dtype = memory.dtype
@@ -364,9 +333,9 @@ class TransformerSeq2Seq(Architecture):
                 state[f"{kind}_{i}"] = tf.zeros([batch, heads, 0, key_dim], dtype)
         return state, context
 
-    def step(self, tokens, state, context, time):
+    def step(self, tokens, state, context, time) -> StepOutput:
         layer = self._layer
-        tokens = self.input_tokens(tokens)
+        tokens = self.head.step_tokens(tokens)
         embedded = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
         y = embedded
         source_mask = context["source_mask"][:, tf.newaxis, tf.newaxis]  # [N, 1, 1, S]
@@ -400,8 +369,10 @@ class TransformerSeq2Seq(Architecture):
         # The last layer's cross-attention, averaged over heads: [N, 1, S].
         attention_weights = tf.reduce_mean(tf.cast(weights, tf.float32), axis=1)
         outputs = _logits(self._layers, y)
-        if self.copies:
+        if self.head.reads_decoder:
             target_mask = tf.ones_like(tokens[:, tf.newaxis], tf.bool)
-            outputs = _copy(self._layers, outputs, attention_weights, [y, cross_out, embedded],
-                            context["copy_ids"], target_mask)  # fmt: skip
-        return self.as_log_probs(outputs[:, 0]), new_state, attention_weights[:, 0]
+            extras = [context[name] for name in self.head.extra_names]
+            outputs = self.head.apply(self._layer, outputs, attention_weights,
+                                      [y, cross_out, embedded], extras, target_mask)  # fmt: skip
+        log_probs = self.head.log_probs(outputs[:, 0])
+        return StepOutput(log_probs, new_state, attention_weights[:, 0], y[:, 0])

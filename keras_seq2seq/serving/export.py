@@ -68,13 +68,15 @@ from typing import Any
 
 from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.decoding.options import DecodeOptions
-from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
-from keras_seq2seq.serving.model_card import (
-    EVALUATION_FILE,
+from keras_seq2seq.run_layout import (
+    CONFIG_FILE,
+    ENSEMBLE_FILE,
     MODEL_CARD_FILE,
-    TRAINING_FILE,
-    model_card,
+    RECORD_FILES,
+    member_dir,
 )
+from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
+from keras_seq2seq.serving.model_card import model_card
 from keras_seq2seq.serving.op_check import check_saved_model_ops
 from keras_seq2seq.serving.warmup import write_warmup_requests
 from keras_seq2seq.validation import check_int
@@ -321,7 +323,7 @@ def build_serving_module(
     # variable ...", keras-team/keras#20095).
     module.source_tokenizer = translator.source_tokenizer
     module.target_tokenizer = translator.target_tokenizer
-    if translator.model.copies or options.replace_unknown:
+    if translator.reads_source_text(options):
         module.copy_vocabulary = translator.copy_vocabulary  # its target-id table
     module.model_variables = _tf_variables(translator.model.keras_models)
     module.serving_default = _greedy_signature(translator, options)
@@ -448,14 +450,14 @@ def export_model(
 def _copy_model_files(run_dirs: list[Path], staging: Path) -> None:
     """The run directories' files beside the SavedModel (`members/N/` for an ensemble)."""
     from keras_seq2seq.config import RunConfig
-    from keras_seq2seq.training.run_dir import CONFIG_FILE, ENSEMBLE_FILE, model_files
+    from keras_seq2seq.training.run_dir import model_files
 
     ensemble = len(run_dirs) > 1
-    targets = [staging / "members" / str(i) if ensemble else staging for i in range(len(run_dirs))]
+    targets = [staging / member_dir(i) if ensemble else staging for i in range(len(run_dirs))]
     for run_dir, target in zip(run_dirs, targets, strict=True):
         target.mkdir(parents=True, exist_ok=True)
         config = RunConfig.load(run_dir / CONFIG_FILE)
-        for name in [*model_files(config), TRAINING_FILE, EVALUATION_FILE]:
+        for name in [*model_files(config), *RECORD_FILES]:
             if (run_dir / name).is_file():
                 shutil.copy2(run_dir / name, target / name)
     if ensemble:

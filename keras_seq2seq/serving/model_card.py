@@ -20,12 +20,9 @@ from typing import Any
 
 from keras_seq2seq.config import TextConfig
 from keras_seq2seq.decoding.output_check import describe_output_check
-
-TRAINING_FILE = "training.json"
-DISTILL_FILE = "distill.json"
-"""Written by `distill` into a student's run directory: its teachers and the settings."""
-EVALUATION_FILE = "evaluation.json"
-MODEL_CARD_FILE = "model_card.json"
+from keras_seq2seq.evaluation.metrics import HEADLINE_SCORES
+from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE, TRAINING_FILE
+from keras_seq2seq.run_layout import MODEL_CARD_FILE as MODEL_CARD_FILE  # still importable here
 
 
 def pairs_sha256(pairs: Sequence[tuple[str, str]]) -> str:
@@ -173,9 +170,9 @@ def format_model_card(card: dict[str, Any]) -> str:
         )
     else:
         scores = ", ".join(
-            f"{key} {evaluation[key]:.2f}"
-            for key in ("exact_match", "sequence_error_rate", "token_error_rate", "bleu", "chrf")
-            if key in evaluation
+            f"{score.key} {evaluation[score.key]:.2f}"
+            for score in HEADLINE_SCORES
+            if score.key in evaluation
         )
         rows.append(
             ("last evaluation", f"{evaluation.get('num_examples', '?')} examples: {scores}")

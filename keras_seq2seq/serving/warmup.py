@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from keras_seq2seq.serving.model_card import TRAINING_FILE
+from keras_seq2seq.run_layout import TRAINING_FILE, member_dir
 from keras_seq2seq.serving.op_check import read_saved_model
 from keras_seq2seq.validation import check_int
 
@@ -166,7 +166,7 @@ def warmup_examples(
 
 def _training_source(export_dir: Path) -> Any:
     """`data.source` of the export's `training.json` (or its first member's), else None."""
-    for path in (export_dir / TRAINING_FILE, export_dir / "members" / "0" / TRAINING_FILE):
+    for path in (export_dir / TRAINING_FILE, export_dir / member_dir(0) / TRAINING_FILE):
         if path.is_file():
             try:
                 return json.loads(path.read_text(encoding="utf-8"))["data"]["source"]

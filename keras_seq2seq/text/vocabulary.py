@@ -9,6 +9,8 @@ import collections
 from collections.abc import Iterable
 from pathlib import Path
 
+from keras_seq2seq.atomic_write import write_text
+
 PAD, UNK, START, END = "[PAD]", "[UNK]", "[START]", "[END]"
 RESERVED_TOKENS = (PAD, UNK, START, END)
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
@@ -83,7 +85,7 @@ def check_vocabulary(vocabulary: list[str], *, source: str = "vocabulary") -> No
 
 
 def save_vocabulary(vocabulary: list[str], path: str | Path) -> None:
-    """Writes one token per line (UTF-8, `\\n` line ends).
+    """Writes one token per line (UTF-8, `\\n` line ends), atomically.
 
     Args:
         vocabulary: list of str, starting with the reserved tokens.
@@ -96,9 +98,7 @@ def save_vocabulary(vocabulary: list[str], path: str | Path) -> None:
     >>> save_vocabulary(build_vocabulary([["a"]]), "/tmp/vocab.txt")
     """
     check_vocabulary(vocabulary)
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for token in vocabulary:
-            handle.write(token + "\n")
+    write_text(path, "".join(token + "\n" for token in vocabulary))
 
 
 def load_vocabulary(path: str | Path) -> list[str]:

@@ -9,7 +9,7 @@ noise of the final updates (Vaswani et al. 2017; OpenNMT's and Marian's `average
 
 from __future__ import annotations
 
-import re
+import json
 import shutil
 from pathlib import Path
 
@@ -18,12 +18,15 @@ import numpy as np
 
 from keras_seq2seq.atomic_write import write_json
 from keras_seq2seq.models import get_architecture
-from keras_seq2seq.serving.model_card import TRAINING_FILE
-from keras_seq2seq.training.run_dir import MODEL_FILE, load_run, model_files
+from keras_seq2seq.run_layout import (
+    CHECKPOINTS_DIR,
+    MODEL_FILE,
+    TRAINING_FILE,
+    checkpoint_file,
+    checkpoint_files,
+)
+from keras_seq2seq.training.run_dir import load_run, model_files, save_run
 from keras_seq2seq.validation import check_int
-
-CHECKPOINTS_DIR = "checkpoints"
-_NAME = re.compile(r"^epoch-(\d+)\.weights\.h5$")
 
 
 class KeepCheckpoints(keras.callbacks.Callback):
@@ -44,17 +47,9 @@ class KeepCheckpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_weights(self.directory / f"epoch-{epoch + 1:03d}.weights.h5")
+        self.model.save_weights(self.directory / checkpoint_file(epoch + 1))
         for old in checkpoint_files(self.directory)[: -self.keep]:
             old.unlink()
-
-
-def checkpoint_files(directory: Path) -> list[Path]:
-    """The `epoch-NNN.weights.h5` files of a directory, oldest first."""
-    if not directory.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.match(p.name))]
-    return [path for _, path in sorted(found)]
 
 
 def average_checkpoints(
@@ -101,10 +96,10 @@ def average_checkpoints(
         sums = weights if sums is None else [s + w for s, w in zip(sums, weights, strict=True)]
     model.training.set_weights([np.asarray(s) / len(files) for s in sums])
     output.mkdir(parents=True, exist_ok=True)
-    for name in model_files(run.config):
+    for name in model_files(run.config):  # the files as they are: config and vocabularies
         if name != MODEL_FILE:
             shutil.copy2(run.run_dir / name, output / name)
-    model.training.save(output / MODEL_FILE)
+    save_run(output, model=model.training)
     training = dict(load_training(run.run_dir), averaged_checkpoints=[p.name for p in files])
     write_json(output / TRAINING_FILE, training)
     return output
@@ -112,7 +107,5 @@ def average_checkpoints(
 
 def load_training(run_dir: Path) -> dict:
     """The run's `training.json` (empty when there is none)."""
-    import json
-
     path = run_dir / TRAINING_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

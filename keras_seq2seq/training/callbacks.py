@@ -15,8 +15,8 @@ import keras
 from keras_seq2seq.config import RunConfig
 from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.translator import Translator
-from keras_seq2seq.evaluation.evaluate import METRIC_KEYS, check_metrics, score_decoded
-from keras_seq2seq.evaluation.metrics import group_references
+from keras_seq2seq.evaluation.evaluate import check_metrics, score_decoded
+from keras_seq2seq.evaluation.metrics import METRICS, default_metric_names, group_references
 from keras_seq2seq.models import get_architecture
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.validation import check_int
@@ -52,7 +52,7 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         max_examples: int. Decode at most this many sources (the first ones, after grouping
             references). Defaults to `200`.
         metrics: sequence of names from `keras_seq2seq.evaluation.metrics.METRIC_NAMES`. Defaults to
-            `("exact_match", "token_error_rate", "bleu")`.
+            the registry's `"training"` metrics: `("exact_match", "token_error_rate", "bleu")`.
         options: DecodeOptions or None. How to decode. Defaults to greedy search.
         batch_size: int. Sources decoded together. Defaults to `256`.
         prefix: str. Prepended to every logged name. Defaults to `"val_"`.
@@ -82,7 +82,7 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         *,
         every: int = 1,
         max_examples: int = 200,
-        metrics: Sequence[str] = ("exact_match", "token_error_rate", "bleu"),
+        metrics: Sequence[str] = default_metric_names("training"),
         options: DecodeOptions | None = None,
         batch_size: int = 256,
         prefix: str = "val_",
@@ -152,7 +152,7 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
         return {
             self.prefix + key: float(report[key])
             for name in self.metric_names
-            for key in METRIC_KEYS[name]
+            for key in METRICS[name].keys
         }
 
     def on_epoch_end(self, epoch, logs=None):

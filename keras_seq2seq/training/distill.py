@@ -35,8 +35,9 @@ from keras_seq2seq.data.pipeline import split_pairs
 from keras_seq2seq.decoding.translator import Translator, check_ensemble
 from keras_seq2seq.errors import RefusalWarning
 from keras_seq2seq.models import Ensemble
+from keras_seq2seq.models.copying import check_token_level_student
 from keras_seq2seq.progress import Progress
-from keras_seq2seq.serving.model_card import DISTILL_FILE
+from keras_seq2seq.run_layout import DISTILL_CACHE_DIR, DISTILL_FILE
 from keras_seq2seq.training import distribute
 from keras_seq2seq.training.distill_loss import DistillationModel, Teacher, check_kd_weight
 from keras_seq2seq.training.fit import SHARED_TEXT_SETTINGS, _checked_verbosity, train
@@ -47,7 +48,6 @@ from keras_seq2seq.training.run_dir import (
     training_lock,
 )
 from keras_seq2seq.training.teacher_pass import (
-    CACHE_DIR,
     TeacherPass,
     check_sources,
     run_teacher_pass,
@@ -183,12 +183,7 @@ def _check_settings(mode: str, kd_weight: float, beam_width: int, model_options)
         )
     kd_weight = check_kd_weight(kd_weight)
     check_int("teacher_beam_width", beam_width)
-    if mode != "sequence" and (model_options or {}).get("copy_attention"):
-        raise ValueError(
-            "Token-level distillation compares distributions over the target vocabulary, and a "
-            "student with copy attention predicts over source positions too: use "
-            "mode='sequence', or leave copy_attention out."
-        )
+    check_token_level_student(model_options, mode)
     return kd_weight
 
 
@@ -210,9 +205,9 @@ def _student_pairs(
     sources = list(dict.fromkeys(source for source, _ in train_pairs))
     check_sources(sources)
     key = {"teachers": [str(run.run_dir.resolve()) for run in runs]}
-    with training_lock(write_dir / CACHE_DIR):  # one teacher pass per cache at a time
+    with training_lock(write_dir / DISTILL_CACHE_DIR):  # one teacher pass per cache at a time
         result = run_teacher_pass(
-            _teacher_translator(runs), sources, write_dir / CACHE_DIR, key,
+            _teacher_translator(runs), sources, write_dir / DISTILL_CACHE_DIR, key,
             beam_width=plan.beam_width, batch_size=batch_size, report=report,
         )  # fmt: skip
     if result.refused:

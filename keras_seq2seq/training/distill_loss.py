@@ -48,7 +48,7 @@ class Teacher:
         if not self.members:
             raise ValueError("A teacher needs at least one model.")
         for member in self.members:
-            if member.copies:
+            if member.head.extends_vocabulary:
                 raise ValueError(
                     "Token-level distillation compares the teacher's and the student's "
                     "distributions over the target vocabulary, and a teacher with copy "

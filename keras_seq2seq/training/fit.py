@@ -30,27 +30,27 @@ from keras_seq2seq.config import (
     precision_policy,
 )
 from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, split_pairs
+from keras_seq2seq.evaluation.metrics import default_metric_names
 from keras_seq2seq.models import get_architecture
-from keras_seq2seq.models.copying import CopyVocabulary
+from keras_seq2seq.models.copying import copy_vocabulary_for
 from keras_seq2seq.progress import Progress
-from keras_seq2seq.serving.model_card import TRAINING_FILE, pairs_sha256
-from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
-from keras_seq2seq.training import distribute
-from keras_seq2seq.training.averaging import CHECKPOINTS_DIR, KeepCheckpoints
-from keras_seq2seq.training.callbacks import DecodedMetricsCallback, TimeBudget
-from keras_seq2seq.training.cpu import SpeedWarning, bfloat16_advice
-from keras_seq2seq.training.losses import MaskedAccuracy, MaskedSparseCrossentropy
-from keras_seq2seq.training.run_dir import (
+from keras_seq2seq.run_layout import (
     BACKUP_DIR,
-    CONFIG_FILE,
+    CHECKPOINTS_DIR,
     HISTORY_FILE,
     LOGS_DIR,
     MODEL_FILE,
     SOURCE_VOCAB_FILE,
-    read_tokenizers,
-    save_tokenizers,
-    training_lock,
+    TRAINING_FILE,
 )
+from keras_seq2seq.serving.model_card import pairs_sha256
+from keras_seq2seq.text.tokenizers import Tokenizer, fit_tokenizer
+from keras_seq2seq.training import distribute
+from keras_seq2seq.training.averaging import KeepCheckpoints
+from keras_seq2seq.training.callbacks import DecodedMetricsCallback, TimeBudget
+from keras_seq2seq.training.cpu import SpeedWarning, bfloat16_advice
+from keras_seq2seq.training.losses import MaskedAccuracy, MaskedSparseCrossentropy
+from keras_seq2seq.training.run_dir import read_tokenizers, save_run, training_lock
 from keras_seq2seq.training.schedules import make_learning_rate, plateau_callback
 
 
@@ -169,7 +169,7 @@ def _prepare_tokenizers(
     given: tuple[Tokenizer, Tokenizer] | None = None,
 ) -> tuple[Tokenizer, Tokenizer]:
     if given is not None:  # fixed vocabularies (a teacher's, for token-level distillation)
-        save_tokenizers(run_dir, *given)
+        save_run(run_dir, tokenizers=given)
         # Read back rather than reuse: seeding the run (`set_random_seed`) clears TensorFlow's
         # resources, a SentencePiece model's among them, so the given objects may be dead.
         return read_tokenizers(run_dir, source_text, target_text)
@@ -186,7 +186,7 @@ def _prepare_tokenizers(
             source = fit_tokenizer(source_text, sources)
         with report.stage(f"Learning the target {_describe(target_text)}"):
             target = fit_tokenizer(target_text, targets)
-    save_tokenizers(run_dir, source, target)
+    save_run(run_dir, tokenizers=(source, target))
     return source, target
 
 
@@ -230,8 +230,9 @@ def _datasets(
         "max_source_length": config.source_text.max_length,
         "max_target_length": config.target_text.max_length,
     }
-    if config.model.copy_attention:
-        encode["copy"] = CopyVocabulary(source_tok, target_tok, config.source_text.max_length)
+    encode["copy"] = copy_vocabulary_for(
+        config.model, source_tok, target_tok, config.source_text.max_length
+    )
     batching = {"batch_size": config.train.batch_size, "bucket": config.train.bucket}
     train_data = make_dataset(
         encode_pairs(train_pairs, **encode), seed=config.train.seed, **batching
@@ -265,7 +266,7 @@ def _decoded_settings(config: RunConfig) -> dict[str, Any]:
     monitored = config.train.monitor.removeprefix("val_")
     if monitored == "loss":
         return {}
-    metrics = ["exact_match", "token_error_rate", "bleu"]
+    metrics = list(default_metric_names("training"))
     if monitored not in metrics:
         metrics.append(monitored)
     return {"metrics": metrics, "max_examples": 1000}
@@ -347,7 +348,7 @@ def _train_into(
         write_dir, source_text, target_text, train_pairs, report, job.tokenizers
     )
     # Every worker builds its vocabularies from its own copy of the data (deterministic: ties
-    # are broken by the token): check that the copies agree before training on them.
+    # are broken by the token): check that the workers' vocabularies agree before training on them.
     distribute.check_same_data(
         strategy,
         distribute.data_fingerprint(train_pairs, [source_tok.vocabulary, target_tok.vocabulary]),
@@ -355,7 +356,7 @@ def _train_into(
     model_config = _model_config(options, source_tok, target_tok)
     architecture = get_architecture(model_config.architecture)
     config = RunConfig(model_config, source_text, target_text, train_config)
-    config.save(write_dir / CONFIG_FILE)
+    save_run(write_dir, config=config)
     with report.stage(f"Tokenizing {len(train_pairs) + len(validation_pairs or ()):,} pairs"):
         train_data, validation_data = _datasets(
             train_pairs, validation_pairs, source_tok, target_tok, config
@@ -367,7 +368,9 @@ def _train_into(
         compile_model(
             training,
             train_config,
-            vocabulary_size=model_config.target_vocabulary_size if model.copies else None,
+            vocabulary_size=model_config.target_vocabulary_size
+            if model.head.extends_vocabulary
+            else None,
         )
     distribute.prepare_model(training, strategy, train_data)
     decoded = _decoded_metrics(config, decoded_metrics_pairs, validation_pairs)
@@ -382,7 +385,7 @@ def _train_into(
         raise TrainingInterruptedError(write_dir, read_history(write_dir / HISTORY_FILE)) from None
     if not (write_dir / MODEL_FILE).is_file():
         # Every epoch had a NaN loss: keep what there is so the run can be inspected.
-        model.training.save(write_dir / MODEL_FILE)
+        save_run(write_dir, model=model.training)
     history = read_history(write_dir / HISTORY_FILE)
     return config, history
 

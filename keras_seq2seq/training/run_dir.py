@@ -1,17 +1,10 @@
 """The run directory: what a trained model is on disk, how it is found, saved and loaded.
 
-```
-RUN_DIR/
-  config.json          RunConfig (model, source/target text, training settings)
-  source_vocab.txt     one token per line
-  target_vocab.txt
-  model.keras          the best model by validation loss (Keras 3 format)
-  history.json         per-epoch loss/metrics
-  logs/                TensorBoard logs
-  backup/              BackupAndRestore state while training runs (removed when it ends)
-```
+The names of its files are in `keras_seq2seq.run_layout` (`RUN_LAYOUT` describes each).
+`save_run` is the one function that writes a model's files (config, vocabularies and
+tokenizer assets, `model.keras`) into a run directory; `load_run` reads them back.
 
-An exported version directory (`saved_models/NAME/VERSION/`) holds the same four model files
+An exported version directory (`saved_models/NAME/VERSION/`) holds the same model files
 next to the SavedModel, so everything that loads a run directory loads an export too.
 """
 
@@ -27,27 +20,30 @@ from typing import NamedTuple
 
 import keras
 
+from keras_seq2seq.atomic_write import replacing, write_bytes
 from keras_seq2seq.config import RunConfig, TextConfig
 from keras_seq2seq.config_mismatch import describe_mismatch
 from keras_seq2seq.errors import RunDirectoryBusyError
 from keras_seq2seq.models import Architecture, get_architecture
+from keras_seq2seq.run_layout import BACKUP_DIR as BACKUP_DIR
+from keras_seq2seq.run_layout import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    ENSEMBLE_FILE,
+    LOCK_FILE,
+    MODEL_FILE,
+    RUN_FILES,
+    SOURCE_VOCAB_FILE,
+    TARGET_VOCAB_FILE,
+    asset_file,
+    checkpoint_files,
+    vocabulary_file,
+)
+from keras_seq2seq.run_layout import HISTORY_FILE as HISTORY_FILE
+from keras_seq2seq.run_layout import LOGS_DIR as LOGS_DIR
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_class, tokenizer_from_vocabulary
 from keras_seq2seq.text.vocabulary import load_vocabulary, save_vocabulary
 from keras_seq2seq.versions import newest_version_dir
-
-CONFIG_FILE = "config.json"
-SOURCE_VOCAB_FILE = "source_vocab.txt"
-TARGET_VOCAB_FILE = "target_vocab.txt"
-MODEL_FILE = "model.keras"
-HISTORY_FILE = "history.json"
-BACKUP_DIR = "backup"
-LOGS_DIR = "logs"
-
-ENSEMBLE_FILE = "ensemble.json"
-"""In an exported ensemble's version directory: the member directories (`members/N`)."""
-
-RUN_FILES = (CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE, MODEL_FILE)
-"""The files every model directory holds (`model_files` adds the tokenizers' assets)."""
 
 
 class LoadedRun(NamedTuple):
@@ -100,7 +96,7 @@ def tokenizer_files(config: RunConfig) -> list[str]:
     """
     names = [SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE]
     for side, text in (("source", config.source_text), ("target", config.target_text)):
-        names += [f"{side}_{asset}" for asset in tokenizer_class(text.tokenizer).asset_names]
+        names += [asset_file(side, asset) for asset in tokenizer_class(text.tokenizer).asset_names]
     return names
 
 
@@ -134,17 +130,62 @@ def resolve_model_dirs(path: str | Path) -> list[Path]:
 
 def save_tokenizers(run_dir: Path, source: Tokenizer, target: Tokenizer) -> None:
     """Writes the vocabulary files of a run directory and the tokenizers' asset files."""
-    save_vocabulary(source.vocabulary, run_dir / SOURCE_VOCAB_FILE)
-    save_vocabulary(target.vocabulary, run_dir / TARGET_VOCAB_FILE)
     for side, tokenizer in (("source", source), ("target", target)):
+        save_vocabulary(tokenizer.vocabulary, run_dir / vocabulary_file(side))
         for name, data in tokenizer.assets().items():
-            (run_dir / f"{side}_{name}").write_bytes(data)
+            write_bytes(run_dir / asset_file(side, name), data)
+
+
+def save_run(
+    run_dir: str | Path,
+    *,
+    config: RunConfig | None = None,
+    tokenizers: tuple[Tokenizer, Tokenizer] | None = None,
+    model: keras.Model | None = None,
+) -> Path:
+    """Writes a model's files into a run directory: the one place they are written.
+
+    Training writes them as they become known (the vocabularies first, then the config, and
+    the model when training ends), averaging and distillation all at once. Each file is
+    written atomically: a reader sees the old file or the new one, never half of one.
+
+    Args:
+        run_dir: str or Path. The run directory (created if needed).
+        config: RunConfig or None. Written as `config.json`. Defaults to `None` (not written).
+        tokenizers: (source, target) Tokenizers or None. Written as the vocabulary files and
+            the tokenizers' asset files. Defaults to `None` (not written).
+        model: keras.Model or None. The training model, written as `model.keras`. Defaults
+            to `None` (not written).
+
+    Returns:
+        The run directory, as a Path.
+
+    Raises:
+        ValueError: a malformed vocabulary.
+        OSError: the directory cannot be written.
+
+    Example:
+    >>> save_run("runs/copy", config=run.config,
+    ...          tokenizers=(run.source_tokenizer, run.target_tokenizer),
+    ...          model=run.model.training)  # doctest: +SKIP
+    PosixPath('runs/copy')
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if tokenizers is not None:
+        save_tokenizers(run_dir, *tokenizers)
+    if config is not None:
+        config.save(run_dir / CONFIG_FILE)
+    if model is not None:
+        with replacing(run_dir / MODEL_FILE) as partial:
+            model.save(partial)
+    return run_dir
 
 
 def _read_assets(run_dir: Path, side: str, kind: str) -> dict[str, bytes]:
     assets = {}
     for name in tokenizer_class(kind).asset_names:
-        path = run_dir / f"{side}_{name}"
+        path = run_dir / asset_file(side, name)
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path} is missing: the {kind} tokenizer of the {side} side needs it."
@@ -164,12 +205,11 @@ def read_tokenizers(
     """
     source, target = (
         tokenizer_from_vocabulary(
-            text, load_vocabulary(run_dir / name), _read_assets(run_dir, side, text.tokenizer)
+            text,
+            load_vocabulary(run_dir / vocabulary_file(side)),
+            _read_assets(run_dir, side, text.tokenizer),
         )
-        for side, name, text in (
-            ("source", SOURCE_VOCAB_FILE, source_text),
-            ("target", TARGET_VOCAB_FILE, target_text),
-        )
+        for side, text in (("source", source_text), ("target", target_text))
     )
     return source, target
 
@@ -245,7 +285,7 @@ def _recovery_advice(run_dir: Path) -> str:
         "Copy model.keras back from where the model was exported or backed up (an export's "
         "version directory holds a copy), or train the model again"
     )
-    checkpoints = sorted((run_dir / "checkpoints").glob("*.weights.h5"))
+    checkpoints = checkpoint_files(run_dir / CHECKPOINTS_DIR)
     if checkpoints:
         advice += (
             f"; {checkpoints[-1]} holds the weights of a late epoch, which load into the model "
@@ -274,9 +314,6 @@ def _load_keras_model(run_dir: Path) -> keras.Model:
                 f"Could not load {path} ({type(error).__name__}: {error}). If the file is damaged:"
             )
         raise ValueError(f"{message} {_recovery_advice(run_dir)}") from error
-
-
-LOCK_FILE = ".lock"
 
 
 @contextlib.contextmanager

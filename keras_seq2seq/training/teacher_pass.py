@@ -24,12 +24,8 @@ from keras_seq2seq.decoding.options import DecodeOptions
 from keras_seq2seq.decoding.ordering import length_order
 from keras_seq2seq.decoding.translator import Translator
 from keras_seq2seq.progress import Counter, Progress
+from keras_seq2seq.run_layout import TEACHER_OUTPUTS_FILE, TEACHER_STATE_FILE
 
-CACHE_DIR = "distill"
-"""The student run directory's folder for the teacher pass."""
-
-OUTPUTS_FILE = "teacher_outputs.tsv"
-STATE_FILE = "teacher_outputs.json"
 DEFAULT_CHUNK_SIZE = 4096
 """Sources decoded between two records of the pass's progress."""
 
@@ -132,7 +128,7 @@ def run_teacher_pass(
                 "sources_sha256": sources_sha256(sources)}  # fmt: skip
     outputs, seconds = _resume(cache_dir, full_key, sources)
     reused = len(outputs)
-    path = cache_dir / OUTPUTS_FILE
+    path = cache_dir / TEACHER_OUTPUTS_FILE
     if reused < len(sources):
         options = DecodeOptions(beam_width=beam_width)
         text = f"Teacher pass: decoding {len(sources):,} training sources, beam width {beam_width}"
@@ -157,7 +153,7 @@ def _decode_chunks(
 ) -> float:
     """Decodes the sources after `outputs`, appending each chunk to the cache; the seconds."""
     cache_dir, key, seconds = cache
-    with open(cache_dir / OUTPUTS_FILE, "ab") as handle:
+    with open(cache_dir / TEACHER_OUTPUTS_FILE, "ab") as handle:
         for begin in range(len(outputs), len(sources), chunk_size):
             started = time.perf_counter()
             chunk = list(sources[begin : begin + chunk_size])
@@ -177,7 +173,7 @@ def _decode_chunks(
                 "seconds": round(seconds, 3),
                 "complete": len(outputs) == len(sources),
             }
-            write_json(cache_dir / STATE_FILE, state)
+            write_json(cache_dir / TEACHER_STATE_FILE, state)
     return seconds
 
 
@@ -207,7 +203,7 @@ def _decode_chunk(
 
 def _resume(cache_dir: Path, key: dict[str, Any], sources: Sequence[str]) -> tuple[list, float]:
     """The outputs of the complete chunks in the cache, and their decoding seconds."""
-    state_path, path = cache_dir / STATE_FILE, cache_dir / OUTPUTS_FILE
+    state_path, path = cache_dir / TEACHER_STATE_FILE, cache_dir / TEACHER_OUTPUTS_FILE
     if not state_path.is_file():
         path.unlink(missing_ok=True)  # a first chunk that never completed
         return [], 0.0
