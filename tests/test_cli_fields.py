@@ -175,8 +175,8 @@ def test_messages_name_the_commands_flags():
 
 
 @pytest.mark.slow
-def test_literal_choices_match_the_library():
-    """Choices the parser cannot read without TensorFlow equal the library's tuples."""
+def test_mode_choices_are_the_library_tuples():
+    """The parser offers the very tuples the library checks against (`keras_seq2seq.modes`)."""
     from keras_seq2seq.serving.quantize import QUANTIZE_MODES
     from keras_seq2seq.training.distill import MODES
     from keras_seq2seq.training.distribute import STRATEGY_NAMES

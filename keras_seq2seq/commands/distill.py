@@ -14,6 +14,7 @@ from keras_seq2seq.commands.train import (
     configure_threads,
     read_training_pairs,
 )
+from keras_seq2seq.modes import DISTILL_MODES
 
 
 def add_parser(subparsers) -> None:
@@ -52,7 +53,7 @@ def _add_distillation_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("distillation")
     group.add_argument(
         "--distill",
-        choices=("sequence", "token", "both"),
+        choices=DISTILL_MODES,
         default="sequence",
         help="sequence-level (default), token-level, or the token-level loss on the teacher's "
         "outputs",

@@ -7,6 +7,7 @@ import argparse
 from keras_seq2seq.cli_errors import check_output_directory
 from keras_seq2seq.cli_fields import positive_int
 from keras_seq2seq.commands.decoding import add_decode_arguments, decode_options
+from keras_seq2seq.modes import QUANTIZE_MODES
 
 EXPORT_DECODE_OPTIONS = (
     "beam_width",
@@ -60,7 +61,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--quantize",
-        choices=["int8"],
+        choices=QUANTIZE_MODES,
         help="store the dense layers' kernels as int8 with float32 scales (smaller SavedModel; "
         "measure speed and quality with benchmarks/int8_export.py; default: float32)",
     )

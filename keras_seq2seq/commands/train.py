@@ -14,6 +14,7 @@ from keras_seq2seq.cli_fields import non_negative_int
 from keras_seq2seq.commands.data import add_max_examples
 from keras_seq2seq.commands.settings import add_settings_arguments, train_overrides
 from keras_seq2seq.data.datasets import BUILTIN_DATASETS
+from keras_seq2seq.modes import STRATEGY_NAMES
 
 
 def add_parser(subparsers) -> None:
@@ -69,7 +70,7 @@ def add_runtime_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--strategy",
-        choices=("default", "mirrored", "multi-worker"),
+        choices=STRATEGY_NAMES,
         default="default",
         help="tf.distribute strategy: one device (default), every GPU of this machine "
         "(mirrored), or every worker of the TF_CONFIG cluster (multi-worker: run the same "

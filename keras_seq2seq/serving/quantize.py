@@ -33,7 +33,7 @@ from typing import Any
 
 import keras
 
-QUANTIZE_MODES = ("int8",)
+from keras_seq2seq.modes import QUANTIZE_MODES
 
 
 @dataclass(frozen=True)

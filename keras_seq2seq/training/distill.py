@@ -36,6 +36,7 @@ from keras_seq2seq.decoding.translator import Translator, check_ensemble
 from keras_seq2seq.errors import RefusalWarning
 from keras_seq2seq.models import Ensemble
 from keras_seq2seq.models.copying import check_token_level_student
+from keras_seq2seq.modes import DISTILL_MODES
 from keras_seq2seq.progress import Progress
 from keras_seq2seq.run_layout import DISTILL_CACHE_DIR, DISTILL_FILE
 from keras_seq2seq.training import distribute
@@ -54,7 +55,7 @@ from keras_seq2seq.training.teacher_pass import (
 )
 from keras_seq2seq.validation import check_int
 
-MODES = ("sequence", "token", "both")
+MODES = DISTILL_MODES
 """Distillation modes: sequence-level, token-level, or the token-level loss on the
 teacher's outputs."""
 

@@ -30,8 +30,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq.models.training_model import TrainingModel, num_workers
-
-STRATEGY_NAMES = ("default", "mirrored", "multi-worker")
+from keras_seq2seq.modes import STRATEGY_NAMES
 
 _TF_CONFIG_EXAMPLE = (
     'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
