@@ -2,6 +2,7 @@
 
     python benchmarks/revision_speed.py --before /path/to/older/checkout [--repeats 3]
         [--num-inputs 1000] [--skip-decode] [--skip-train] [--graph-decode-only]
+        [--no-yardstick]
 
 For refactors that must not change speed. Each tree runs its *own* benchmark scripts with its
 own package (`PYTHONPATH=TREE`), in fresh processes, rows alternating between the trees so a
@@ -139,6 +140,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="decode rows: in-graph greedy/beam 4/beam 8 only (no tutorial loop)",
     )
+    parser.add_argument(
+        "--no-yardstick",
+        action="store_true",
+        help="leave out the PyTorch training row (where PyTorch is not installed)",
+    )
     args = parser.parse_args(argv)
     trees = {"before": Path(args.before).resolve(), "after": AFTER}
     train: dict[str, dict[str, list[float]]] = {}
@@ -158,7 +164,7 @@ def main(argv=None) -> int:
                 for label, speed in rows.items():
                     decode.setdefault(label, {}).setdefault(name, []).append(speed)
                     print(f"{name:6s} decode {label}: {speed:,.0f} sentences/s", flush=True)
-        if not args.skip_train:
+        if not args.skip_train and not args.no_yardstick:
             speed = train_row(AFTER, PYTORCH_ROW, args.num_batches)
             train.setdefault("train standard model, PyTorch (yardstick)", {}).setdefault(
                 "before", []
