@@ -486,9 +486,8 @@ def directory_bytes(path: Path) -> int:
 def ship(name: str, row: Row, results: dict[str, Any], args) -> None:
     """Stage 4: exports one row into `SHIP_DIR/NAME/VERSION/` with its scores in the card."""
     from keras_seq2seq.atomic_write import write_json
-    from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE, MODEL_CARD_FILE
+    from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE
     from keras_seq2seq.serving.export import export_model
-    from keras_seq2seq.serving.model_card import model_card
 
     shipped = results.setdefault("shipped", {})
     done = shipped.get(name)
@@ -497,12 +496,14 @@ def ship(name: str, row: Row, results: dict[str, Any], args) -> None:
         return
     if len(row.paths) > 1:
         sys.exit(f"--ship {name}: {row.label} is an ensemble; ship a single model.")
-    version_dir = export_model(row.paths[0], args.ship_dir / name)
-    write_json(version_dir / EVALUATION_FILE, ship_record(row, results, args))
-    source_run = Path(row.origin or row.paths[0])
-    if (source_run / DISTILL_FILE).is_file():  # the model card names the teachers
-        shutil.copy2(source_run / DISTILL_FILE, version_dir / DISTILL_FILE)
-    write_json(version_dir / MODEL_CARD_FILE, model_card(version_dir))
+    run_dir = Path(row.paths[0])
+    # The records go into the run first, so that the export copies them and writes its model
+    # card from them once, before it is published.
+    write_json(run_dir / EVALUATION_FILE, ship_record(row, results, args))
+    source_run = Path(row.origin or run_dir)
+    if source_run != run_dir and (source_run / DISTILL_FILE).is_file():  # names the teachers
+        shutil.copy2(source_run / DISTILL_FILE, run_dir / DISTILL_FILE)
+    version_dir = export_model(run_dir, args.ship_dir / name)
     added = directory_bytes(version_dir)
     shipped[name] = {"paths": list(row.paths), "version_dir": str(version_dir), "bytes": added}
     save_results(results, args)

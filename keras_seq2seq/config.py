@@ -293,12 +293,19 @@ class TextConfig(_JsonMixin):
             `keras_seq2seq.decoding.output_check`. Defaults to `None` (no pattern).
         output_check: str or None. Target side only: `"calendar"` refuses outputs that are
             not an existing date `YYYY-MM-DD`. Defaults to `None` (no check).
+        input_pattern: str or None. Source side only: an RE2 regular expression that a whole
+            input must match, as the tokenizer sees it (normalized, lower-cased with
+            `lowercase`), or the model does not answer it (empty output, `accepted=False`):
+            the inputs it was not trained to read. It changes no training. Defaults to `None`
+            (every input is answered).
 
     Example:
     >>> TextConfig(tokenizer="word", lowercase=True).tokenizer
     'word'
     >>> TextConfig(output_pattern="[0-9-]+", output_check="calendar").output_check
     'calendar'
+    >>> TextConfig(input_pattern="[a-z']+", lowercase=True).input_pattern
+    "[a-z']+"
     """
 
     tokenizer: str = dataclasses.field(
@@ -373,6 +380,18 @@ class TextConfig(_JsonMixin):
         ),
     )
     output_check: str | None = None
+    input_pattern: str | None = dataclasses.field(
+        default=None,
+        metadata=cli_flag(
+            "--input-pattern",
+            "RE2 regular expression every input must match in full (after normalization and "
+            "--lowercase), or the model does not answer it (empty output); changes no training "
+            "(default: the recipe's; cmudict: words of letters and apostrophes)",
+            check=check_output_pattern,
+            metavar="REGEX",
+            sides=("source",),
+        ),
+    )
 
     def __post_init__(self) -> None:
         check_choice("tokenizer", self.tokenizer, TOKENIZER_TYPES)
@@ -389,6 +408,7 @@ class TextConfig(_JsonMixin):
         check_choice("wordpiece_learner", self.wordpiece_learner, WORDPIECE_LEARNERS)
         check_int("max_length", self.max_length)
         check_output_pattern(self.output_pattern)
+        check_output_pattern(self.input_pattern, "input_pattern")
         if self.output_check is not None:
             check_choice("output_check", self.output_check, OUTPUT_CHECKS)
 
@@ -633,6 +653,12 @@ class RunConfig:
                     f"(target_text), not on the source side. Received: source_text.{name}="
                     f"{getattr(self.source_text, name)!r}"
                 )
+        if self.target_text.input_pattern is not None:
+            raise ValueError(
+                "`input_pattern` constrains what a model reads: set it on the source side "
+                "(source_text), not on the target side. Received: target_text.input_pattern="
+                f"{self.target_text.input_pattern!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

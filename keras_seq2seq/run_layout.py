@@ -74,8 +74,8 @@ RUN_LAYOUT: dict[str, str] = {
 RUN_FILES = (CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE, MODEL_FILE)
 """The files every model directory holds (tokenizers may add asset files)."""
 
-RECORD_FILES = (TRAINING_FILE, EVALUATION_FILE)
-"""The model card's records, copied with the model files into an export."""
+RECORD_FILES = (TRAINING_FILE, EVALUATION_FILE, DISTILL_FILE)
+"""The model card's records, copied with the model files into an export (when present)."""
 
 _CHECKPOINT_NAME = re.compile(r"^epoch-(\d+)\.weights\.h5$")
 

@@ -1,4 +1,5 @@
-"""Output constraints: the pattern and the calendar check, in process and in an export."""
+"""Model constraints: the output pattern, the calendar check and the input pattern, in process
+and in an export."""
 
 import calendar
 import datetime
@@ -16,6 +17,7 @@ from keras_seq2seq.decoding.output_check import (
     calendar_dates,
     check_output_pattern,
     describe_output_check,
+    passes_input_pattern,
     passes_output_check,
 )
 from keras_seq2seq.decoding.translator import load
@@ -25,6 +27,7 @@ from keras_seq2seq.training.recipes import resolve_settings
 from tests.conftest import reverse_pairs
 
 PATTERN = "[a-d]*"
+INPUT_PATTERN = "[a-d]+"
 TEXTS = sorted({source for source, _ in reverse_pairs(60, seed=11)})
 
 
@@ -156,6 +159,13 @@ def runs(tmp_path_factory):
         RunConfig(config.model, config.source_text, target, config.train).save(
             paths[name] / "config.json"
         )
+    paths["readable"] = root / "readable"
+    shutil.copytree(paths["plain"], paths["readable"])
+    config = RunConfig.load(paths["readable"] / "config.json")
+    source = config.source_text.replace(input_pattern=INPUT_PATTERN)
+    RunConfig(config.model, source, config.target_text, config.train).save(
+        paths["readable"] / "config.json"
+    )
     return paths
 
 
@@ -233,6 +243,72 @@ def test_export_carries_the_pattern(runs, tmp_path):
         beam["outputs"].numpy().ravel(), beam["accepted"].numpy().ravel(), strict=True
     ):
         assert (output == b"") or accepted
+
+
+# -- the input pattern ------------------------------------------------------------------------
+
+
+def test_input_pattern_matches_the_input_as_the_tokenizer_normalizes_it():
+    texts = tf.constant(["Hello", " it's ", "r2d2", "", "\uff28\uff29", "two words"])
+    lowered = TextConfig(input_pattern="[a-z']+", lowercase=True)
+    assert passes_input_pattern(texts, lowered).numpy().tolist() == [
+        True, True, False, False, True, False  # fullwidth "HI" is NFKC "HI", lower-cased
+    ]  # fmt: skip
+    cased = TextConfig(input_pattern="[a-z']+")
+    assert passes_input_pattern(texts, cased).numpy().tolist()[:2] == [False, True]
+    assert passes_input_pattern(texts, TextConfig()) is None
+
+
+def test_input_pattern_config_checks():
+    with pytest.raises(ValueError, match=r"`input_pattern` uses lookaround"):
+        TextConfig(input_pattern="(?=a)b")
+    with pytest.raises(TypeError, match=r"`input_pattern` must be a regular expression"):
+        TextConfig(input_pattern=["a"])
+    from keras_seq2seq.config import ModelConfig, TrainConfig
+
+    source = TextConfig(input_pattern="[a-z]+")
+    config = RunConfig(ModelConfig(20, 20), source, TextConfig(), TrainConfig())
+    assert RunConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match=r"set it on the source side"):
+        RunConfig(ModelConfig(20, 20), TextConfig(), source, TrainConfig())
+    cmudict = resolve_settings("cmudict").source_text
+    assert cmudict.lowercase and re.fullmatch(cmudict.input_pattern, "don't")
+    assert not any(re.fullmatch(cmudict.input_pattern, t) for t in ("'", "r2d2", "a b", "x-ray"))
+
+
+def test_bad_input_pattern_flag_is_one_error_naming_the_flag(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", "dates", "--output", str(tmp_path / "r"),
+              "--input-pattern", "a\\1"])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert "--input-pattern" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_inputs_outside_the_input_pattern_are_not_answered(runs, capsys):
+    plain = load(runs["plain"]).translate(TEXTS)
+    readable_texts = [bool(re.fullmatch(INPUT_PATTERN, t)) for t in TEXTS]
+    expected = [o if ok else "" for ok, o in zip(readable_texts, plain, strict=True)]
+    assert 0 < sum(a != b for a, b in zip(plain, expected, strict=True)) < len(TEXTS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        readable = load(runs["readable"]).translate(TEXTS)
+    assert readable == expected
+    [refusal] = [w.message for w in caught if isinstance(w.message, RefusalWarning)]
+    assert refusal.count == readable_texts.count(False)
+    assert f"inputs must match {INPUT_PATTERN}" in str(refusal)
+    assert main(["info", str(runs["readable"])]) == 0
+    assert f"must match {INPUT_PATTERN}, or are not answered" in capsys.readouterr().out
+    version = export_model(runs["readable"], runs["readable"].parent / "readable-export")
+    served = tf.saved_model.load(str(version)).signatures["beam_search"](
+        inputs=tf.constant(TEXTS), beam_width=tf.constant(3), n_best=tf.constant(1)
+    )
+    assert served["accepted"].numpy()[:, 0].tolist() == readable_texts
+    outputs = served["outputs"].numpy()[:, 0].tolist()
+    with pytest.warns(RefusalWarning):
+        in_process = load(runs["readable"]).translate(TEXTS, beam_width=3)
+    assert [o.decode() for o in outputs] == in_process
 
 
 def test_month_lengths_table_matches_the_calendar_module():

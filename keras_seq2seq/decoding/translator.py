@@ -19,7 +19,12 @@ import tensorflow as tf
 from keras_seq2seq.config import RunConfig
 from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.ordering import in_input_order, length_order
-from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
+from keras_seq2seq.decoding.output_check import (
+    describe_input_pattern,
+    describe_output_check,
+    passes_input_pattern,
+    passes_output_check,
+)
 from keras_seq2seq.decoding.prefix import batch_prefixes, check_prefixes, prefix_ids
 from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
@@ -239,9 +244,13 @@ class Translator(tf.Module):
         passes = passes_output_check(outputs, self.config.target_text)
         if passes is not None:
             accepted &= passes
+        readable = passes_input_pattern(texts, self.config.source_text)
+        if readable is not None:  # an input the model was not trained to read: no answer
+            accepted &= readable[:, tf.newaxis]
         if known_prefixes is not None:  # a prefix that cannot be forced refuses its input
             accepted &= known_prefixes[:, tf.newaxis]
-        if options.min_score is not None or passes is not None or known_prefixes is not None:
+        checks = (options.min_score, passes, readable, known_prefixes)
+        if any(check is not None for check in checks):
             outputs = tf.where(accepted, outputs, "")
         return Decoded(
             outputs,
@@ -429,6 +438,9 @@ class Translator(tf.Module):
         check = describe_output_check(self.config.target_text)
         if check is not None:
             reasons.append(f"failed the model's output check (outputs {check})")
+        pattern = describe_input_pattern(self.config.source_text)
+        if pattern is not None:
+            reasons.append(f"had inputs the model does not read (inputs {pattern})")
         return " or ".join(reasons) or "were empty"
 
     def _warn_truncated(self, batches: list[Decoded], count: int) -> None:

@@ -94,6 +94,7 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
         }
     card["target"]["output_pattern"] = config.target_text.output_pattern
     card["target"]["output_check"] = config.target_text.output_check
+    card["source"]["input_pattern"] = config.source_text.input_pattern
     card["training"] = _read_json(run.run_dir / TRAINING_FILE)
     card["distillation"] = _read_json(run.run_dir / DISTILL_FILE)
     card["evaluation"] = _read_json(run.run_dir / EVALUATION_FILE)
@@ -161,6 +162,9 @@ def format_model_card(card: dict[str, Any]) -> str:
         name: card["target"].get(name) for name in ("output_pattern", "output_check")
     }))  # fmt: skip
     rows.append(("outputs", check or "not constrained (no output pattern or check)"))
+    pattern = card["source"].get("input_pattern")  # absent in cards written before it existed
+    rows.append(("inputs", f"must match {pattern}, or are not answered" if pattern else
+                 "every input is answered (no input pattern)"))  # fmt: skip
     rows += _training_lines(card["training"])
     rows += _distillation_lines(card.get("distillation"))
     evaluation = card["evaluation"]

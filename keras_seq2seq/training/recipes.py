@@ -52,7 +52,14 @@ RECIPES: dict[str, dict[str, Any]] = {
         "model": {"rnn": {"units": 128, "embedding_dim": 32, "attention": "dot"}},
     },
     "cmudict": {
-        "source_text": {"tokenizer": "char", "max_length": 48},
+        # The words are lower-case letters and apostrophes: lower-casing the input lets
+        # "Hello" read as "hello", and anything else (digits, spaces, hyphens) is not answered.
+        "source_text": {
+            "tokenizer": "char",
+            "max_length": 48,
+            "lowercase": True,
+            "input_pattern": "[a-z']*[a-z][a-z']*",
+        },
         "target_text": {"tokenizer": "word", "max_length": 48},
         "train": {"epochs": 20, "batch_size": 128, "learning_rate": 2e-3},
         "model": {
