@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.evaluation.evaluate import evaluate
+from keras_seq2seq.run_layout import checkpoint_files
 from keras_seq2seq.training.averaging import CHECKPOINTS_DIR, average_checkpoints
 from keras_seq2seq.training.cpu import configure_for_cpu_training
 from keras_seq2seq.training.fit import train
@@ -120,7 +121,10 @@ def main(argv=None) -> int:
     test = load_pairs(args.dataset, "test")
     models = {"single model": str(output)}
     averaged = output.with_name(f"{output.name}-avg{args.keep_checkpoints}")
-    if args.keep_checkpoints and (output / CHECKPOINTS_DIR).is_dir():
+    kept = len(checkpoint_files(output / CHECKPOINTS_DIR))
+    if args.keep_checkpoints and kept < args.keep_checkpoints:
+        print(f"{kept} checkpoint(s) kept, fewer than {args.keep_checkpoints}: no average")
+    elif args.keep_checkpoints:
         if not (averaged / "model.keras").is_file():
             average_checkpoints(output, averaged, last=args.keep_checkpoints)
         models[f"last {args.keep_checkpoints} epochs averaged"] = str(averaged)

@@ -13,7 +13,8 @@ whose output exists, so an interrupted run continues when the same command is ru
    averaged student) on the `test` split, greedy and beam 4: WER (= 100 - exact match) and
    PER, as `benchmarks/g2p.py` does; with `--g2p-en-python`, words/s of every single model
    beside g2p_en's in one interleaved run of `benchmarks/peers/g2p_en_speed.py` (an averaged
-   run is timed as the run it came from; `--speed-words N` times the first N words only);
+   run is timed as the run it came from; `--speed-words N` times the first N words only,
+   `--speed-batch-size` sets our rows' batch, default 1,024);
    without it, words/s of the evaluation; prints the markdown table (scores cached in
    `RUNS_ROOT/g2p_distill.json`, per row);
 4. `--ship NAME=ROW` exports a row (its name in the table, or a model directory) into
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--g2p-en-python", help="python of a g2p_en 2.1.0 environment: adds words/s")
     add("--repeats", type=int, default=3, help="speed runs (with --g2p-en-python)")
     add("--speed-words", type=int, help="time only the first N test words (default: all)")
+    add("--speed-batch-size", type=int, default=1024, help="our words a batch in the speed run")
     add("--ship", action="append", default=[], type=parse_ship, help="NAME=ROW (repeatable)")
     add("--ship-dir", type=Path, default=Path("saved_models"), help="where --ship exports")
     add("--max-examples", type=int, help="smoke: at most N pairs of each split")
@@ -376,10 +378,12 @@ def measure_speed(rows: list[Row], results: dict[str, Any], args) -> None:
     paths = [row.paths[0] for row in rows if len(row.paths) == 1 and row.origin is None]
     cached = results.get("speed")
     setup = {"models": paths, "words": args.speed_words, "repeats": args.repeats}
+    setup["batch_size"] = args.speed_batch_size
     if cached and cached.get("setup") == setup and cached.get("g2p_en"):
         return
     command = [sys.executable, str(SPEED_SCRIPT), "--g2p-en-python", args.g2p_en_python]
     command += ["--beam-width", str(args.beam_width), "--repeats", str(args.repeats)]
+    command += ["--batch-size", str(args.speed_batch_size)]
     if args.speed_words or args.max_examples:
         command += ["--num-words", str(args.speed_words or args.max_examples)]
     for path in paths:
@@ -423,8 +427,13 @@ def print_table(rows: list[Row], results: dict[str, Any], args) -> None:
     base = g2p_en["words_per_second"] if g2p_en else None
     print(
         f"\n{DATASET} test split: {first['num_examples']} words ({first['num_references']} "
-        f"references); words/s from {'one interleaved g2p_en_speed.py run' if base else 'evaluate'}"
-        f" (batch 256); WER = 100 - exact match"
+        f"references); words/s from "
+        + (
+            f"one interleaved g2p_en_speed.py run (batch {args.speed_batch_size})"
+            if base
+            else "evaluate (batch 256)"
+        )
+        + "; WER = 100 - exact match"
     )
     beam = f"beam {args.beam_width}"
     print(f"| row | model | WER % greedy | PER % greedy | WER % {beam} | PER % {beam} | "
@@ -465,8 +474,10 @@ def ship_record(row: Row, results: dict[str, Any], args) -> dict[str, Any]:
     record: dict[str, Any] = {"dataset": f"{DATASET} test split (stress removed)"}
     for search in ("greedy", "beam"):
         rate, source = row_speed(row, results, search)
+        batch = args.speed_batch_size if source == "g2p_en_speed.py" else 256
         record[search] = {
-            **scores[search], "words_per_second": rate, "words_per_second_from": source
+            **scores[search], "words_per_second": rate, "words_per_second_from": source,
+            "batch_size": batch,
         }  # fmt: skip
     record.update(
         beam_width=args.beam_width, cpu=cpu_name(), cpu_cores=os.cpu_count(),
