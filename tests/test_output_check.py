@@ -13,11 +13,11 @@ import tensorflow as tf
 
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import RunConfig, TextConfig
+from keras_seq2seq.decoding.input_check import passes_input_pattern
 from keras_seq2seq.decoding.output_check import (
     calendar_dates,
     check_output_pattern,
     describe_output_check,
-    passes_input_pattern,
     passes_output_check,
 )
 from keras_seq2seq.decoding.translator import load

@@ -1,5 +1,4 @@
-"""Constraints a model carries: a pattern its outputs must match, a calendar check, and a
-pattern its inputs must match.
+"""Output constraints a model carries: a pattern its outputs must match, a calendar check.
 
 A model's target `TextConfig` may hold an `output_pattern` (an RE2 regular expression that the
 whole output must match, checked with `tf.strings.regex_full_match`) and an `output_check`
@@ -8,9 +7,7 @@ day within its month and 29 February only in leap years). Both are TensorFlow op
 run in graph in `Translator.decode_graph` and in every signature of an exported SavedModel.
 An output that fails them is left empty and marked `accepted=False`, as an output scoring
 below `min_score` is. An empty output, the model's own refusal, always passes. The source
-`TextConfig` may hold an `input_pattern`: an input that does not match it in full (as the
-source tokenizer sees it: normalized, lower-cased when the side is) is not answered, the same
-way, instead of getting an output the model was never trained to give.
+side's `input_pattern` is in `keras_seq2seq.decoding.input_check`.
 
 The pattern is checked here, without TensorFlow, when a config is made: it must compile as a
 Python regular expression and use none of the constructs RE2 lacks (lookaround,
@@ -133,47 +130,6 @@ def passes_output_check(outputs: Any, text: Any) -> Any | None:
     if text.output_check == "calendar":
         passes &= calendar_dates(outputs)
     return passes | tf.equal(outputs, "")
-
-
-def passes_input_pattern(texts: Any, text: Any) -> Any | None:
-    """Where inputs match the source side's `input_pattern`, in TF ops.
-
-    The pattern must match the whole input after the tokenizer's normalization
-    (`keras_seq2seq.text.tokenizers.normalize_text`: NFKC, lower-cased when `text.lowercase`,
-    whitespace runs collapsed and stripped).
-
-    Args:
-        texts: tf.string tensor `[B]`, the raw inputs.
-        text: the source `TextConfig` (its `input_pattern` and `lowercase`).
-
-    Returns:
-        A bool tensor `[B]`, or None when the model has no input pattern.
-
-    Example:
-    >>> text = TextConfig(input_pattern="[a-z']+", lowercase=True)  # keras_seq2seq.config
-    >>> passes_input_pattern(tf.constant(["Hello", " it's ", "r2d2", ""]), text).numpy()
-    array([ True,  True, False, False])
-    """
-    if text.input_pattern is None:
-        return None
-    import tensorflow as tf
-
-    from keras_seq2seq.text.tokenizers import normalize_text
-
-    normalized = normalize_text(texts, lowercase=text.lowercase)
-    return tf.strings.regex_full_match(normalized, text.input_pattern)
-
-
-def describe_input_pattern(text: Any) -> str | None:
-    """The source side's input pattern in words (None: none).
-
-    Example:
-    >>> describe_input_pattern(TextConfig(input_pattern="[a-z']+"))
-    "must match [a-z']+"
-    """
-    if text.input_pattern is None:
-        return None
-    return f"must match {text.input_pattern}"
 
 
 def describe_output_check(text: Any) -> str | None:

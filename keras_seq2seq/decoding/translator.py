@@ -17,14 +17,10 @@ from typing import Any, NamedTuple
 import tensorflow as tf
 
 from keras_seq2seq.config import RunConfig
+from keras_seq2seq.decoding.input_check import describe_input_pattern, passes_input_pattern
 from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.ordering import in_input_order, length_order
-from keras_seq2seq.decoding.output_check import (
-    describe_input_pattern,
-    describe_output_check,
-    passes_input_pattern,
-    passes_output_check,
-)
+from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
 from keras_seq2seq.decoding.prefix import batch_prefixes, check_prefixes, prefix_ids
 from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
