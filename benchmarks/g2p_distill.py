@@ -170,20 +170,35 @@ def build_parser() -> argparse.ArgumentParser:
 def check_teachers(paths: list[str], allow_unfinished: bool) -> list[Path]:
     """The teacher run directories, checked to be finished trainings.
 
+    A run its time budget stopped (`training.json` says `"resumable"`) counts as finished: it
+    is a complete training call, which the same command may later train on.
+
     Raises:
-        SystemExit: a teacher is missing or still training.
+        SystemExit: a teacher is missing, still training or interrupted.
     """
+    from keras_seq2seq.errors import RunDirectoryBusyError
     from keras_seq2seq.run_layout import BACKUP_DIR, CONFIG_FILE, TRAINING_FILE
+    from keras_seq2seq.training.run_dir import training_lock
 
     teachers = [Path(path).expanduser() for path in paths]
     for teacher in teachers:
         if not (teacher / CONFIG_FILE).is_file():
             sys.exit(f"--teacher {teacher}: no {CONFIG_FILE}; give a trained run directory.")
-        running = (teacher / BACKUP_DIR).is_dir() or not (teacher / TRAINING_FILE).is_file()
-        if running and not allow_unfinished:
+        try:
+            with training_lock(teacher):
+                busy = False
+        except RunDirectoryBusyError:
+            busy = True
+        record_file = teacher / TRAINING_FILE
+        record = {}
+        if record_file.is_file():
+            record = json.loads(record_file.read_text(encoding="utf-8"))
+        interrupted = (teacher / BACKUP_DIR).is_dir() and not record.get("resumable")
+        if (busy or not record or interrupted) and not allow_unfinished:
             sys.exit(
-                f"--teacher {teacher} has not finished training (it has {BACKUP_DIR}/ or no "
-                f"{TRAINING_FILE}): wait for it, or pass --allow-unfinished-teacher."
+                f"--teacher {teacher} has not finished training (a process is training it, "
+                f"or it has no {TRAINING_FILE}, or {BACKUP_DIR}/ from an interrupted epoch): "
+                "wait for it, or pass --allow-unfinished-teacher."
             )
     if len(set(teachers)) < len(teachers):
         sys.exit(f"--teacher names a run twice: {paths}")

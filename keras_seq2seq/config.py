@@ -455,7 +455,8 @@ class TrainConfig(_JsonMixin):
             `RUN_DIR/checkpoints/`, for `keras-seq2seq average` (0 = none). Defaults to `0`.
         time_budget_minutes: float >= 0. Stop after the last epoch that fits in this many
             minutes of training (`keras_seq2seq.training.callbacks.TimeBudget`; 0 = no budget).
-            Defaults to `0`.
+            The epoch backup is kept, so the same run trains on when started again. Defaults
+            to `0`.
         jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
             shape, and length-bucketed batches have many shapes, so this is slower in most
             runs (see `benchmarks/train_speed.py`). Defaults to `False`.
@@ -563,8 +564,8 @@ class TrainConfig(_JsonMixin):
         default=0.0,
         metadata=cli_flag(
             "--time-budget",
-            "stop after the last epoch that fits in this many minutes of training (default: "
-            "no budget)",
+            "stop after the last epoch that fits in this many minutes of training; the same "
+            "command trains on from there (default: no budget)",
             type=positive_float,
             metavar="MINUTES",
             show_default=False,

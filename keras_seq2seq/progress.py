@@ -76,6 +76,11 @@ class Progress:
         yield
         print(f"  done in {_seconds(time.perf_counter() - started)}", file=self.stream, flush=True)
 
+    def note(self, text: str) -> None:
+        """Prints one line of information (nothing when disabled)."""
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
     def counter(self, total: int | None, unit: str, label: str) -> Counter:
         """A counter of `total` items (None when unknown) printed as `label`."""
         return Counter(total, unit, label, enabled=self.enabled, stream=self.stream)

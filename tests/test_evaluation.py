@@ -319,6 +319,11 @@ def test_time_budget_stops_after_the_last_epoch_that_fits(monkeypatch):
     history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=10, verbose=0,
                         callbacks=[TenSecondEpochs(), budget])  # fmt: skip
     assert len(history.history["loss"]) == 3 and budget.stopped_epoch == 2
+    # A resumed run (starting at epoch 20) gets the whole budget and times only its own epochs.
+    resumed = TimeBudget(35 / 60)
+    history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=40, initial_epoch=20,
+                        verbose=0, callbacks=[TenSecondEpochs(), resumed])  # fmt: skip
+    assert len(history.history["loss"]) == 3 and resumed.stopped_epoch == 22
     with pytest.raises(ValueError, match=r"`minutes` must be a positive number"):
         TimeBudget(0)
 

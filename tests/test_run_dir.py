@@ -83,6 +83,30 @@ def test_ctrl_c_says_what_the_backup_holds_and_resuming_works(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_the_time_budget_stopped_trains_on_with_the_same_command(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from keras_seq2seq.training import callbacks as callbacks_module
+
+    # Every epoch seems to take 40 s or more, so a 1-minute budget fits one epoch a sitting.
+    ticks = iter(range(0, 10**9, 40))
+    clock = SimpleNamespace(perf_counter=lambda: float(next(ticks)))
+    monkeypatch.setattr(callbacks_module, "time", clock)
+    config = TrainConfig(epochs=3, batch_size=32, patience=0, time_budget_minutes=1)
+    options = {"model_options": {"units": 8, "embedding_dim": 4}, "verbose": 0,
+               "train_config": config}  # fmt: skip
+    pairs, run = reverse_pairs(300, seed=3), tmp_path / "run"
+    seconds = 0.0
+    for sitting in (1, 2, 3):
+        result = train(pairs, run, **options)
+        record = json.loads((run / "training.json").read_text())
+        assert len(result.history["loss"]) == record["epochs_run"] == sitting
+        assert record["resumable"] == (sitting < 3) == (run / "backup").is_dir()
+        assert record["seconds"] > seconds  # the sittings add up
+        seconds = record["seconds"]
+
+
+@pytest.mark.slow
 def test_model_card_and_info(reverse_run, capsys):
     card = model_card(reverse_run.run_dir)
     assert card["architecture"] == "rnn" and card["units"] == 32

@@ -168,7 +168,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     After each epoch, training stops if the mean epoch time so far would take the next epoch
     past the budget, so no epoch is cut off half-way (its validation and checkpoint would be
-    lost) and training ends by the budget (unless one epoch alone is longer).
+    lost) and training ends by the budget (unless one epoch alone is longer). A resumed run
+    (`fit` starting at a later epoch) gets the whole budget again and times only its own
+    epochs.
 
     Args:
         minutes: float. The budget, counted from the start of `fit`.
@@ -183,15 +185,22 @@ class TimeBudget(keras.callbacks.Callback):
             raise ValueError(f"`minutes` must be a positive number. Received: {minutes!r}")
         self.seconds = 60.0 * minutes
         self.started = 0.0
+        self.first_epoch: int | None = None
         self.stopped_epoch: int | None = None
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
+        self.first_epoch = None
         self.stopped_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first_epoch is None:
+            self.first_epoch = epoch  # > 0 when `fit` resumes a run
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self.started
-        per_epoch = elapsed / (epoch + 1)
-        if elapsed + per_epoch > self.seconds:
+        per_epoch = elapsed / (epoch + 1 - (self.first_epoch or 0))
+        last = self.params is not None and epoch + 1 >= self.params.get("epochs", epoch + 2)
+        if elapsed + per_epoch > self.seconds and not last:
             self.model.stop_training = True
             self.stopped_epoch = epoch

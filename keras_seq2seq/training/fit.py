@@ -281,13 +281,19 @@ def _fit_callbacks(
 ) -> list[keras.callbacks.Callback]:
     """The callbacks of `fit`, in the order they must run (they share one `logs` dict)."""
     fit_callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(write_dir / BACKUP_DIR)),
+        # `_train_into` deletes the backup when the run is over, and keeps it when the time
+        # budget stopped the run, so the same command resumes it.
+        keras.callbacks.BackupAndRestore(str(write_dir / BACKUP_DIR), delete_checkpoint=False),
         distribute.SyncWithChief(strategy),
         # Callbacks share one `logs` dict in list order: metrics added by the extra callbacks
         # must be there before the checkpoint, history and early stopping read it.
         *extra_callbacks,
         keras.callbacks.ModelCheckpoint(
-            str(write_dir / MODEL_FILE), monitor=monitor, mode=_mode(monitor), save_best_only=True
+            str(write_dir / MODEL_FILE),
+            monitor=monitor,
+            mode=_mode(monitor),
+            save_best_only=True,
+            initial_value_threshold=_best_before_resuming(write_dir, monitor),
         ),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(str(write_dir / LOGS_DIR), write_graph=False),
@@ -309,6 +315,28 @@ def _fit_callbacks(
             )
         )
     return fit_callbacks
+
+
+def _best_before_resuming(write_dir: Path, monitor: str) -> float | None:
+    """The best `monitor` value of the epochs a resumed run already has (None: a new run).
+
+    So that the first epoch after resuming replaces the saved best model only if it is better.
+    """
+    metadata = write_dir / BACKUP_DIR / "training_metadata.json"
+    if not metadata.is_file():
+        return None
+    epochs_done = int(json.loads(metadata.read_text(encoding="utf-8")).get("epoch", 0))
+    values = read_history(write_dir / HISTORY_FILE).get(monitor, [])[:epochs_done]
+    if not values or not (write_dir / MODEL_FILE).is_file():
+        return None
+    return max(values) if _mode(monitor) == "max" else min(values)
+
+
+def _stopped_by_budget(fit_callbacks: list[keras.callbacks.Callback]) -> bool:
+    return any(
+        isinstance(callback, TimeBudget) and callback.stopped_epoch is not None
+        for callback in fit_callbacks
+    )
 
 
 def _check_batch_size(train_config: TrainConfig, strategy: tf.distribute.Strategy) -> None:
@@ -383,6 +411,14 @@ def _train_into(
         _fit(training, train_data, validation_data, fit_callbacks, config.train, verbose)
     except KeyboardInterrupt:
         raise TrainingInterruptedError(write_dir, read_history(write_dir / HISTORY_FILE)) from None
+    if _stopped_by_budget(fit_callbacks):
+        report.note(
+            f"The time budget ({train_config.time_budget_minutes:g} min) ended training; "
+            f"{write_dir}/{BACKUP_DIR} holds the last epoch's weights and optimizer state: "
+            "run the same command again to train on from there."
+        )
+    else:
+        shutil.rmtree(write_dir / BACKUP_DIR, ignore_errors=True)
     if not (write_dir / MODEL_FILE).is_file():
         # Every epoch had a NaN loss: keep what there is so the run can be inspected.
         save_run(write_dir, model=model.training)
@@ -391,11 +427,24 @@ def _train_into(
 
 
 def _record_training(
-    write_dir: Path, job: _Job, history: dict, data_source: str | None, seconds: float
+    write_dir: Path,
+    job: _Job,
+    history: dict,
+    data_source: str | None,
+    seconds: float,
+    resumed: bool,
 ) -> None:
-    """Writes `training.json` for the model card (see `keras_seq2seq.serving.model_card`)."""
+    """Writes `training.json` for the model card (see `keras_seq2seq.serving.model_card`).
+
+    `seconds` adds up the calls of a resumed run that each wrote a `training.json` (a run
+    the time budget stopped); `resumable` says whether the backup of the last epoch is kept
+    (the same command trains on).
+    """
     import keras_seq2seq
 
+    if resumed and (write_dir / TRAINING_FILE).is_file():
+        earlier = json.loads((write_dir / TRAINING_FILE).read_text(encoding="utf-8"))
+        seconds += float(earlier.get("seconds", 0.0))
     write_json(
         write_dir / TRAINING_FILE,
         {
@@ -408,6 +457,7 @@ def _record_training(
             "epochs": job.train_config.epochs,
             "epochs_run": len(history.get("loss", [])),
             "seconds": round(seconds, 1),
+            "resumable": (write_dir / BACKUP_DIR).is_dir(),
             "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "versions": {
                 "keras_seq2seq": keras_seq2seq.__version__,
@@ -457,7 +507,9 @@ def train(
     """Trains a sequence-to-sequence model with `model.fit` and writes a run directory.
 
     Running the same call again on an interrupted run directory resumes from the last
-    epoch backup (`keras.callbacks.BackupAndRestore`) and finishes the configured epochs.
+    epoch backup (`keras.callbacks.BackupAndRestore`) and finishes the configured epochs. A
+    run that `train_config.time_budget_minutes` stopped keeps that backup too
+    (`training.json` says `"resumable": true`): the same call trains on for another budget.
 
     Args:
         train_pairs: sequence of (source, target) strings.
@@ -548,10 +600,12 @@ def train(
     )  # fmt: skip
     started = time.perf_counter()
     with training_lock(write_dir):
+        resumed = (write_dir / BACKUP_DIR).is_dir()
         config, history = _train_into(
             write_dir, job, strategy, verbose, list(callbacks), decoded_metrics_pairs
         )
-        _record_training(write_dir, job, history, data_source, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        _record_training(write_dir, job, history, data_source, seconds, resumed)
     if write_dir != run_dir:
         shutil.rmtree(write_dir)  # a non-chief worker's copy of the run directory
     return TrainResult(
