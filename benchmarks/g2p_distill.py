@@ -19,7 +19,9 @@ whose output exists, so an interrupted run continues when the same command is ru
    `RUNS_ROOT/g2p_distill.json`, per row);
 4. `--ship NAME=ROW` exports a row (its name in the table, or a model directory) into
    `SHIP_DIR/NAME/VERSION/` with `export_model`, records the test scores, words/s and CPU in
-   its model card, and prints the bytes added.
+   its model card, gives it the train and validation words as its lexicon (known words are
+   answered as CMUdict gives them; no test word is among them, so the test scores are the
+   model's), and prints the bytes added.
 
 A student's `units` or `layers` may be `teacher` (the first teacher's size). Extra model
 settings are `key=value` pairs separated by commas (`dropout=0.2,input_feeding=true`).
@@ -509,8 +511,14 @@ def directory_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def ship(name: str, row: Row, results: dict[str, Any], args) -> None:
-    """Stage 4: exports one row into `SHIP_DIR/NAME/VERSION/` with its scores in the card."""
+def ship(
+    name: str, row: Row, results: dict[str, Any], args, lexicon: list[tuple[str, str]]
+) -> None:
+    """Stage 4: exports one row into `SHIP_DIR/NAME/VERSION/` with its scores in the card.
+
+    The export's lexicon holds `lexicon` (the train and validation words with their first
+    pronunciation): those words are answered as CMUdict gives them, the others decoded.
+    """
     from keras_seq2seq.atomic_write import write_json
     from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE
     from keras_seq2seq.serving.export import export_model
@@ -529,7 +537,7 @@ def ship(name: str, row: Row, results: dict[str, Any], args) -> None:
     source_run = Path(row.origin or run_dir)
     if source_run != run_dir and (source_run / DISTILL_FILE).is_file():  # names the teachers
         shutil.copy2(source_run / DISTILL_FILE, run_dir / DISTILL_FILE)
-    version_dir = export_model(run_dir, args.ship_dir / name)
+    version_dir = export_model(run_dir, args.ship_dir / name, lexicon=lexicon)
     added = directory_bytes(version_dir)
     shipped[name] = {"paths": list(row.paths), "version_dir": str(version_dir), "bytes": added}
     save_results(results, args)
@@ -573,8 +581,9 @@ def main(argv=None) -> int:
     if args.g2p_en_python:
         measure_speed(rows, results, args)
     print_table(rows, results, args)
+    known = data["train"] + data["validation"]  # never a test word (the split is by word)
     for name, row in ships:
-        ship(name, row, results, args)
+        ship(name, row, results, args, known)
     return 0
 
 

@@ -17,7 +17,9 @@ RUN_DIR/
   distill/                the teacher pass of a distillation (outputs and progress)
   checkpoints/            the last epochs' weights (`--keep-checkpoints`), for averaging
   logs/                   TensorBoard logs
-  backup/                 BackupAndRestore state while training runs (removed when it ends)
+  backup/                 BackupAndRestore state while training runs (removed when it ends,
+                          kept when the time budget stopped it, to train on)
+  lexicon.tsv             known answers, `source<TAB>target` a line (optional)
 ```
 
 An exported version directory (`saved_models/NAME/VERSION/`) holds the model files next to the
@@ -47,6 +49,7 @@ BACKUP_DIR = "backup"
 LOCK_FILE = ".lock"
 MODEL_CARD_FILE = "model_card.json"
 ENSEMBLE_FILE = "ensemble.json"
+LEXICON_FILE = "lexicon.tsv"
 MEMBERS_DIR = "members"
 
 RUN_LAYOUT: dict[str, str] = {
@@ -63,11 +66,13 @@ RUN_LAYOUT: dict[str, str] = {
     TEACHER_STATE_FILE: f"in {DISTILL_CACHE_DIR}/: how far the teacher pass got (to resume it)",
     CHECKPOINTS_DIR: "the last epochs' weights, `epoch-NNN.weights.h5` (for averaging)",
     LOGS_DIR: "TensorBoard logs",
-    BACKUP_DIR: "BackupAndRestore state while training runs (removed when it ends)",
+    BACKUP_DIR: "BackupAndRestore state while training runs (removed when it ends, kept "
+    "when the time budget stopped it)",
     LOCK_FILE: "the lock one trainer holds on the directory",
     MODEL_CARD_FILE: "in an export: the model card",
     ENSEMBLE_FILE: "in an exported ensemble: the member directories",
     MEMBERS_DIR: "in an exported ensemble: one directory of model files per member",
+    LEXICON_FILE: "known answers, a `source<TAB>target` line each, looked up before decoding",
 }
 """Every file and directory name of a run or version directory, with what it holds."""
 

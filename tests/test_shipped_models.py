@@ -125,6 +125,28 @@ def test_g2p_knows_a_dictionary_word(name, g2p_answers):
     assert g2p_answers[name]["load"][0] in references
 
 
+@pytest.mark.parametrize("name", G2P_MODELS)
+def test_g2p_answers_dictionary_words_as_cmudict_and_knows_no_test_word(name):
+    import keras_seq2seq as ks
+    from keras_seq2seq.decoding.lexicon import read_lexicon
+
+    version = _newest_version(name)
+    first: dict[str, str] = {}  # each train or validation word's first pronunciation
+    for split in ("train", "validation"):
+        for word, phones in ks.load_dataset("cmudict", split):
+            first.setdefault(word, phones)
+    lexicon = dict(read_lexicon(version / "lexicon.tsv"))
+    assert lexicon == first
+    test_words = {word for word, _ in ks.load_dataset("cmudict", "test")}
+    assert not test_words & lexicon.keys()  # the card's test scores are the model's own
+    card = json.loads((version / "model_card.json").read_text(encoding="utf-8"))
+    assert card["lexicon"] == len(first)
+    sample = sorted(first)[::1000]
+    assert ks.load(SHIPPED / name).translate([w.upper() for w in sample]) == [
+        first[w] for w in sample
+    ]
+
+
 def test_cli_prints_arpabet_for_the_small_model(arpabet):
     done = subprocess.run(
         [sys.executable, "-m", "keras_seq2seq.cli", "translate", "--model",

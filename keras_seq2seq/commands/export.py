@@ -65,6 +65,12 @@ def add_parser(subparsers) -> None:
         help="store the dense layers' kernels as int8 with float32 scales (smaller SavedModel; "
         "measure speed and quality with benchmarks/int8_export.py; default: float32)",
     )
+    p.add_argument(
+        "--lexicon",
+        metavar="FILE",
+        help="known answers, a 'source<TAB>target' line each: every signature answers these "
+        "inputs from it instead of decoding them (default: keep the model's lexicon, if any)",
+    )
     p.add_argument("--check", metavar="PATH", help="check the ops of the SavedModel at PATH")
     p.set_defaults(handler=run)
 
@@ -84,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from keras_seq2seq.serving.export import PREFIX_SIGNATURE, export_model
 
     if args.check:
-        if args.model or args.output:
+        if args.model or args.output or args.lexicon:
             raise ValueError(
-                "--check PATH checks an existing SavedModel: leave out --model/--output."
+                "--check PATH checks an existing SavedModel: leave out --model/--output/--lexicon."
             )
         return _check(args.check)
     if not args.model or not args.output:
@@ -103,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             max_beam_width=args.max_beam_width,
             quantize=args.quantize,
+            lexicon=args.lexicon,
             **decode_options(args),
         )
     except FileExistsError as error:

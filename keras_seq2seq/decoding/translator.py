@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from keras_seq2seq.config import RunConfig
 from keras_seq2seq.decoding.input_check import describe_input_pattern, passes_input_pattern
+from keras_seq2seq.decoding.lexicon import Lexicon, apply_lexicon, load_lexicon
 from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.ordering import in_input_order, length_order
 from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
@@ -29,7 +30,7 @@ from keras_seq2seq.models.copying import CopyVocabulary, source_batch
 from keras_seq2seq.models.protocol import Decodable, SourceBatch
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import END_ID, START_ID
-from keras_seq2seq.training.run_dir import LoadedRun, load_run, resolve_model_dirs
+from keras_seq2seq.training.run_dir import LoadedRun, load_run, model_root, resolve_model_dirs
 from keras_seq2seq.validation import check_int
 
 __all__ = ["DecodeOptions", "Decoded", "Hypothesis", "RefusalWarning", "Translator", "load"]
@@ -51,6 +52,9 @@ class Decoded(NamedTuple):
         accepted: bool [B, N], False where the normalized score is below the options'
             `min_score` or the output fails the model's output check (`output_pattern`,
             `output_check` of the target `TextConfig`); the output is then empty.
+        from_lexicon: bool [B], True where the best output is the translator's lexicon's
+            answer (`keras_seq2seq.decoding.lexicon`: score 0, accepted; `ids` and
+            `attention` stay those of the model's own search), or None without a lexicon.
     """
 
     outputs: Any
@@ -61,6 +65,7 @@ class Decoded(NamedTuple):
     attention: Any
     truncated: Any
     accepted: Any
+    from_lexicon: Any = None
 
 
 class Translator(tf.Module):
@@ -71,6 +76,8 @@ class Translator(tf.Module):
         source_tokenizer: Tokenizer of the source side.
         target_tokenizer: Tokenizer of the target side.
         config: RunConfig the model was trained with.
+        lexicon: Lexicon or None. Known answers, looked up before decoding (see
+            `keras_seq2seq.decoding.lexicon`). Defaults to None.
 
     Example:
     >>> translator = load("saved_models/dates")  # doctest: +SKIP
@@ -84,6 +91,7 @@ class Translator(tf.Module):
         source_tokenizer: Tokenizer,
         target_tokenizer: Tokenizer,
         config: RunConfig,
+        lexicon: Lexicon | None = None,
     ):
         super().__init__(name="translator")
         if not isinstance(model, Decodable):
@@ -95,6 +103,12 @@ class Translator(tf.Module):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.config = config
+        if lexicon is not None and not isinstance(lexicon, Lexicon):
+            raise TypeError(
+                "`lexicon` must be a keras_seq2seq.decoding.lexicon.Lexicon or None. "
+                f"Received: {type(lexicon).__name__}"
+            )
+        self.lexicon = lexicon
         self._functions: dict[tuple[DecodeOptions, bool], Any] = {}
         self._copy_vocabulary: CopyVocabulary | None = None
         # A head over an extended vocabulary writes source tokens from their text.
@@ -248,15 +262,24 @@ class Translator(tf.Module):
         checks = (options.min_score, passes, readable, known_prefixes)
         if any(check is not None for check in checks):
             outputs = tf.where(accepted, outputs, "")
+        fields = {
+            "outputs": outputs,
+            "scores": result.scores,
+            "normalized_scores": result.normalized_scores,
+            "accepted": accepted,
+        }
+        if self.lexicon is not None:  # known inputs: the lexicon's answer first
+            fields = apply_lexicon(self.lexicon, texts, fields, prefixes)
         return Decoded(
-            outputs,
-            result.scores,
-            result.normalized_scores,
+            fields["outputs"],
+            fields["scores"],
+            fields["normalized_scores"],
             ids,
             source_ids,
             result.attention,
             truncated,
-            accepted,
+            fields["accepted"],
+            fields.get("from_lexicon"),
         )
 
     def _check_options(self, options: DecodeOptions) -> None:
@@ -472,6 +495,10 @@ def batch_hypotheses(batch: Decoded, n_best: int) -> list[list[Hypothesis]]:
 def load(path: str | Path | Sequence[str | Path]) -> Translator:
     """Loads a trained model (or an ensemble of several) for translation.
 
+    A model directory that holds a lexicon (`lexicon.tsv`, e.g. an export made with
+    `export_model(..., lexicon=...)`) answers its known inputs from it; for a list, the first
+    path's lexicon is used.
+
     Args:
         path: a run directory, an exported base path (newest version) or a version
             directory; or a list of them, decoded as one ensemble (log-probabilities
@@ -492,14 +519,18 @@ def load(path: str | Path | Sequence[str | Path]) -> Translator:
     '2021-03-03'
     """
     paths = [path] if isinstance(path, (str, Path)) else list(path)
+    if not paths:
+        raise ValueError("`path` is an empty list: give at least one model directory.")
     runs = [load_run(member) for single in paths for member in resolve_model_dirs(single)]
-    if len(runs) == 1:
-        run = runs[0]
-        return Translator(run.model, run.source_tokenizer, run.target_tokenizer, run.config)
-    check_ensemble(runs)
     first = runs[0]
+    lexicon = load_lexicon(model_root(paths[0]), first.config.source_text.lowercase)
+    if len(runs) == 1:
+        return Translator(
+            first.model, first.source_tokenizer, first.target_tokenizer, first.config, lexicon
+        )
+    check_ensemble(runs)
     model = Ensemble([run.model for run in runs])
-    return Translator(model, first.source_tokenizer, first.target_tokenizer, first.config)
+    return Translator(model, first.source_tokenizer, first.target_tokenizer, first.config, lexicon)
 
 
 def check_ensemble(runs: Sequence[LoadedRun]) -> None:

@@ -164,8 +164,11 @@ def _decode_all(
     options: DecodeOptions,
     batch_size: int,
     progress: bool,
-) -> tuple[list[str], float, float]:
-    """Decodes every source; returns (hypotheses, scores, accepted, warm-up s, decode s).
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Decodes every source.
+
+    Returns (hypotheses, scores, accepted, from_lexicon, warm-up s, decode s); `from_lexicon`
+    is all False without a lexicon.
 
     Sources are decoded in order of length (a batch runs as long as its longest output, so
     similar lengths together waste fewer steps); the results come back in input order.
@@ -177,7 +180,7 @@ def _decode_all(
     counter = Counter(len(sources), "sentences", "Decoding", enabled=progress)
     order = length_order(sources)
     hypotheses: list[str] = []
-    scores, accepted = [], []
+    scores, accepted, looked_up = [], [], []
     start = time.perf_counter()
     for begin in range(0, len(sources), batch_size):
         chunk = [sources[i] for i in order[begin : begin + batch_size]]
@@ -185,12 +188,14 @@ def _decode_all(
         hypotheses.extend(text.decode("utf-8") for text in decoded.outputs[:, 0])
         scores.append(decoded.normalized_scores[:, 0])
         accepted.append(decoded.accepted[:, 0])
+        known = decoded.from_lexicon
+        looked_up.append(np.zeros(len(chunk), bool) if known is None else known)
         counter.update(len(hypotheses))
     seconds = time.perf_counter() - start
     restore = np.argsort(order)
     in_order = [hypotheses[i] for i in restore]
     return (in_order, np.concatenate(scores)[restore], np.concatenate(accepted)[restore],
-            warmup_seconds, seconds)  # fmt: skip
+            np.concatenate(looked_up)[restore], warmup_seconds, seconds)  # fmt: skip
 
 
 REFUSAL_SHARES = (0.1, 0.5, 1.0, 2.0, 5.0)
@@ -336,7 +341,7 @@ def evaluate(
     sources, references = group_references(pairs)
     if not sources:
         raise ValueError("`pairs` is empty: there is nothing to evaluate. Pass (source, target).")
-    hypotheses, normalized, accepted, warmup_seconds, decode_seconds = _decode_all(
+    hypotheses, normalized, accepted, from_lexicon, warmup_seconds, decode_seconds = _decode_all(
         translator, sources, options, batch_size, progress
     )
     report: dict[str, Any] = {
@@ -358,6 +363,8 @@ def evaluate(
     report.update(scores)
     report.update(_length_stats(translator, sources, references, hypotheses))
     report.update(refusal_stats(hypotheses, references, normalized, accepted))
+    if translator.lexicon is not None:  # known answers score as given, not as decoded
+        report["from_lexicon"] = 100.0 * float(np.mean(from_lexicon))
     report.update(
         {
             "decode_seconds": decode_seconds,
@@ -480,6 +487,7 @@ _TABLE_ROWS = (
     ("length_ratio", "length ratio (hyp/ref)"),
     ("empty_outputs", "empty outputs (%)"),
     ("refused", "refused by min_score or the output check (%)"),
+    ("from_lexicon", "answered from the model's lexicon (%)"),
     ("sentences_per_second", "decode speed (sentences/s)"),
     ("decode_seconds", "decode time (s)"),
 )

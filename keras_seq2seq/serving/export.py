@@ -76,7 +76,7 @@ from keras_seq2seq.run_layout import (
     member_dir,
 )
 from keras_seq2seq.serving.client import BEAM_SIGNATURE, SCORE_SIGNATURE, SERVING_SIGNATURE
-from keras_seq2seq.serving.model_card import model_card
+from keras_seq2seq.serving.model_card import lexicon_size, model_card
 from keras_seq2seq.serving.op_check import check_saved_model_ops
 from keras_seq2seq.serving.warmup import write_warmup_requests
 from keras_seq2seq.validation import check_int
@@ -326,6 +326,8 @@ def build_serving_module(
     if translator.reads_source_text(options):
         module.copy_vocabulary = translator.copy_vocabulary  # its target-id table
     module.model_variables = _tf_variables(translator.model.keras_models)
+    if translator.lexicon is not None:
+        module.lexicon = translator.lexicon  # its table
     module.serving_default = _greedy_signature(translator, options)
     module.beam_search = _beam_signature(translator, options, max_beam_width)
     module.forced_prefix = _prefix_signature(translator, options, max_beam_width)
@@ -362,6 +364,7 @@ def export_model(
     max_beam_width: int = DEFAULT_MAX_BEAM_WIDTH,
     check_ops: bool = True,
     quantize: str | None = None,
+    lexicon: str | Path | Sequence[tuple[str, str]] | None = None,
     **option_kwargs: Any,
 ) -> Path:
     """Exports a trained model as a versioned SavedModel for TF Serving.
@@ -391,6 +394,11 @@ def export_model(
         quantize: None or `"int8"`. `"int8"` stores the dense layers' kernels as int8 with
             float32 scales (`keras_seq2seq.serving.quantize`; recorded as `quantization` in
             the model card). Defaults to None (float32 weights).
+        lexicon: None, a lexicon file (`source<TAB>target` lines) or a sequence of
+            `(source, target)` pairs: known inputs every signature answers from it, not by
+            decoding (`keras_seq2seq.decoding.lexicon`; written as `lexicon.tsv` and counted
+            in the model card). None keeps the lexicon `model_path` has, if any. Defaults
+            to None.
         **option_kwargs: DecodeOptions fields (`beam_width=4`, `length_penalty=0.6`, ...),
             when `options` is None.
 
@@ -402,12 +410,14 @@ def export_model(
         FileExistsError: the version exists and `force` is false.
         TypeError: an option has the wrong type.
         ValueError: an option is out of range, an unknown `quantize` mode or a model it
-            cannot quantize, or the graph uses ops stock TF Serving lacks (`ServingOpsError`).
+            cannot quantize, a malformed lexicon (names the line or entry), or the graph
+            uses ops stock TF Serving lacks (`ServingOpsError`).
 
     Example:
     >>> export_model("runs/dates", "exported/dates")  # doctest: +SKIP
     PosixPath('exported/dates/1')
     """
+    from keras_seq2seq.decoding.lexicon import write_lexicon
     from keras_seq2seq.decoding.translator import load
     from keras_seq2seq.serving.quantize import (
         check_quantize_mode,
@@ -421,7 +431,9 @@ def export_model(
     run_dirs = [member for path in paths for member in resolve_model_dirs(path)]
     options = export_options(options, max_beam_width=max_beam_width, **option_kwargs)
     target = _version_dir(Path(output_base), version, force)
-    translator = load(run_dirs)
+    translator = load(paths)
+    if lexicon is not None:
+        translator.lexicon = _lexicon(lexicon, translator.config.source_text.lowercase)
     quantized = quantize_for_export(translator, quantize) if quantize else None
     module, signatures = build_serving_module(translator, options, max_beam_width=max_beam_width)
 
@@ -434,6 +446,8 @@ def export_model(
     staging.mkdir()
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
+        if translator.lexicon is not None:
+            write_lexicon(staging, translator.lexicon)
         _copy_model_files(run_dirs, staging)
         if quantized is not None:
             record_quantization(staging / MODEL_CARD_FILE, quantized)
@@ -445,6 +459,17 @@ def export_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _lexicon(lexicon: Any, lowercase: bool) -> Any:
+    """`export_model`'s `lexicon` argument as a Lexicon (a file is read, pairs are checked)."""
+    from keras_seq2seq.decoding.lexicon import Lexicon, read_lexicon
+
+    if isinstance(lexicon, (str, os.PathLike)):
+        return Lexicon(read_lexicon(lexicon), lowercase=lowercase)
+    if isinstance(lexicon, Lexicon):
+        return lexicon
+    return Lexicon(lexicon, lowercase=lowercase)
 
 
 def _copy_model_files(run_dirs: list[Path], staging: Path) -> None:
@@ -463,7 +488,8 @@ def _copy_model_files(run_dirs: list[Path], staging: Path) -> None:
     if ensemble:
         members = [str(t.relative_to(staging)) for t in targets]
         write_json(staging / ENSEMBLE_FILE, {"members": members})
-        write_json(staging / MODEL_CARD_FILE, {"ensemble": [model_card(t) for t in targets]})
+        write_json(staging / MODEL_CARD_FILE, {"ensemble": [model_card(t) for t in targets],
+                                               "lexicon": lexicon_size(staging)})  # fmt: skip
     else:
         write_json(staging / MODEL_CARD_FILE, model_card(staging))
 

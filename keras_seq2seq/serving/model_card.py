@@ -21,7 +21,7 @@ from typing import Any
 from keras_seq2seq.config import TextConfig
 from keras_seq2seq.decoding.output_check import describe_output_check
 from keras_seq2seq.evaluation.metrics import HEADLINE_SCORES
-from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE, TRAINING_FILE
+from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE, LEXICON_FILE, TRAINING_FILE
 from keras_seq2seq.run_layout import MODEL_CARD_FILE as MODEL_CARD_FILE  # still importable here
 
 
@@ -58,7 +58,8 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
         `dropout`, `parameters`, `source` / `target` (tokenizer kind, vocabulary size,
         lower-casing, maximum length; the target's `output_pattern` and `output_check`),
         `training` (or None), `distillation` (the teachers and settings of a model trained
-        by `distill`, or None) and `evaluation` (or None).
+        by `distill`, or None), `evaluation` (or None) and `lexicon` (the number of
+        known inputs in its `lexicon.tsv`, or None without one).
 
     Raises:
         FileNotFoundError: no model there.
@@ -98,7 +99,22 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
     card["training"] = _read_json(run.run_dir / TRAINING_FILE)
     card["distillation"] = _read_json(run.run_dir / DISTILL_FILE)
     card["evaluation"] = _read_json(run.run_dir / EVALUATION_FILE)
+    card["lexicon"] = lexicon_size(run.run_dir)
     return card
+
+
+def lexicon_size(model_dir: str | os.PathLike) -> int | None:
+    """The number of entries of a model directory's `lexicon.tsv` (None without one).
+
+    Example:
+    >>> lexicon_size("saved_models/cmudict-small")  # doctest: +SKIP
+    119413
+    """
+    path = Path(model_dir) / LEXICON_FILE
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8") as lines:
+        return sum(1 for line in lines if line.strip())
 
 
 def _training_lines(training: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -165,6 +181,9 @@ def format_model_card(card: dict[str, Any]) -> str:
     pattern = card["source"].get("input_pattern")  # absent in cards written before it existed
     rows.append(("inputs", f"must match {pattern}, or are not answered" if pattern else
                  "every input is answered (no input pattern)"))  # fmt: skip
+    known = card.get("lexicon")  # absent in cards written before lexicons existed
+    rows.append(("lexicon", f"{known:,} known inputs answered from it, the others decoded"
+                 if known else "none (every input is decoded)"))  # fmt: skip
     rows += _training_lines(card["training"])
     rows += _distillation_lines(card.get("distillation"))
     evaluation = card["evaluation"]

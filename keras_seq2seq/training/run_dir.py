@@ -105,6 +105,22 @@ def model_files(config: RunConfig) -> list[str]:
     return [CONFIG_FILE, MODEL_FILE, *tokenizer_files(config)]
 
 
+def model_root(path: str | Path) -> Path:
+    """The directory a path names: itself, or an exported base path's newest version.
+
+    It holds the model's files, or an exported ensemble's `ensemble.json`, and the files that
+    belong to the whole model (`lexicon.tsv`, `model_card.json`).
+
+    Example:
+    >>> model_root("saved_models/dates")  # doctest: +SKIP
+    PosixPath('saved_models/dates/2')
+    """
+    path = Path(path)
+    if path.is_dir() and not (path / CONFIG_FILE).exists() and not (path / ENSEMBLE_FILE).exists():
+        path = newest_version_dir(path) or path
+    return path
+
+
 def resolve_model_dirs(path: str | Path) -> list[Path]:
     """The model directories behind a path: one run, or the members of an exported ensemble.
 
@@ -116,9 +132,7 @@ def resolve_model_dirs(path: str | Path) -> list[Path]:
     >>> resolve_model_dirs("saved_models/dates")  # doctest: +SKIP
     [PosixPath('saved_models/dates/2')]
     """
-    path = Path(path)
-    if path.is_dir() and not (path / CONFIG_FILE).exists() and not (path / ENSEMBLE_FILE).exists():
-        path = newest_version_dir(path) or path
+    path = model_root(path)
     if (path / ENSEMBLE_FILE).is_file():
         try:
             members = json.loads((path / ENSEMBLE_FILE).read_text(encoding="utf-8"))["members"]
