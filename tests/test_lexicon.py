@@ -49,16 +49,11 @@ def test_bad_entries_are_refused_by_number(entries, message):
 def test_a_bad_lexicon_file_names_its_line(tmp_path):
     path = tmp_path / "words.tsv"
     path.write_text("hello\tHH AH L OW\n\nworld WER L D\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"words.tsv, line 3: expected `source<TAB>target`"):
+    with pytest.raises(ValueError, match=r"words.tsv:3: expected 'source<TAB>target'"):
         read_lexicon(path)
-    path.write_bytes(b"caf\xe9\tK\n")
-    with pytest.raises(ValueError, match=r"is not UTF-8"):
+    path.write_text("hello\t\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"words.tsv:1: the target side is empty"):
         read_lexicon(path)
-    path.write_text("\n\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"holds no entries"):
-        read_lexicon(path)
-    with pytest.raises(FileNotFoundError, match=r"Lexicon file not found"):
-        read_lexicon(tmp_path / "missing.tsv")
     path.write_text("hello\tHH AH L OW\n\nworld\tW ER L D\n", encoding="utf-8")
     assert read_lexicon(path) == [("hello", "HH AH L OW"), ("world", "W ER L D")]
 
@@ -130,5 +125,5 @@ def test_an_export_answers_from_its_lexicon_in_every_signature(tiny_run, tmp_pat
     capsys.readouterr()
     assert main(["export", "--model", str(tiny_run), "--output", str(base),
                  "--lexicon", str(lexicon_file)]) == 2  # fmt: skip
-    assert "words.tsv, line 1: expected `source<TAB>target`" in capsys.readouterr().err
+    assert "words.tsv:1: expected 'source<TAB>target'" in capsys.readouterr().err
     assert sorted(p.name for p in base.iterdir()) == ["1", "2"]  # nothing half-written

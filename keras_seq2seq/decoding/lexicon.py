@@ -109,40 +109,24 @@ def _check_entry(index: int, source: Any, target: Any) -> None:
 
 
 def read_lexicon(path: str | Path) -> list[tuple[str, str]]:
-    """Reads a lexicon file: one `source<TAB>target` line per entry (UTF-8).
+    """Reads a lexicon file: `source<TAB>target` lines, as `keras_seq2seq.read_pairs` reads them.
 
-    Blank lines are skipped. A target may hold spaces (`hello<TAB>HH AH L OW`).
+    So the formats and checks of a data file apply: TSV or JSON lines, optionally gzipped,
+    blank lines skipped, both sides stripped, and every answer non-empty. A target may hold
+    spaces (`hello<TAB>HH AH L OW`).
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a line without exactly one tab, or with an empty side (names the line),
-            a file that is not UTF-8, or a file with no entries.
+        DataFormatError (a ValueError): a malformed line (named as `path:line`), or a file
+            with no entries.
 
     Example:
     >>> read_lexicon("words.tsv")  # doctest: +SKIP
     [('hello', 'HH AH L OW')]
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Lexicon file not found: {path}")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text ({error}); save it as UTF-8.") from None
-    entries = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-            raise ValueError(
-                f"{path}, line {number}: expected `source<TAB>target` with both sides "
-                f"non-empty, got {line!r}."
-            )
-        entries.append((fields[0], fields[1]))
-    if not entries:
-        raise ValueError(f"{path} holds no entries: one `source<TAB>target` line per entry.")
-    return entries
+    from keras_seq2seq.data.readers import read_pairs
+
+    return read_pairs(path)
 
 
 def write_lexicon(directory: str | Path, lexicon: Lexicon) -> Path:
