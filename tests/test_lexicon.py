@@ -80,6 +80,12 @@ def test_known_inputs_get_the_lexicon_answer_and_the_others_are_decoded(tiny_run
     np.testing.assert_array_equal(decoded.outputs[:, 1], reference.outputs[:, 1])
     np.testing.assert_array_equal(decoded.ids, reference.ids)
     assert translator.translate(["gfe", "abc"]) == [plain.translate("gfe"), "KNOWN ONE"]
+    translator.lexicon = None  # the traced functions follow the lexicon set
+    assert translator.translate("abc") == plain.translate("abc")
+    translator.lexicon = Lexicon(ENTRIES)
+    assert translator.translate("abc") == "KNOWN ONE"
+    with pytest.raises(TypeError, match=r"`lexicon` must be a .*Lexicon or None"):
+        translator.lexicon = {"abc": "x"}
     report = evaluate(translator, [("abc", "KNOWN ONE"), ("gfe", "efg")], progress=False)
     assert report["from_lexicon"] == 50.0 and "from_lexicon" not in evaluate(
         plain, [("abc", "cba")], progress=False

@@ -103,18 +103,32 @@ class Translator(tf.Module):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.config = config
-        if lexicon is not None and not isinstance(lexicon, Lexicon):
-            raise TypeError(
-                "`lexicon` must be a keras_seq2seq.decoding.lexicon.Lexicon or None. "
-                f"Received: {type(lexicon).__name__}"
-            )
-        self.lexicon = lexicon
         self._functions: dict[tuple[DecodeOptions, bool], Any] = {}
+        self.lexicon = lexicon
         self._copy_vocabulary: CopyVocabulary | None = None
         # A head over an extended vocabulary writes source tokens from their text.
         self._extended = model.head.extends_vocabulary
         if self._extended:
             self._copy_vocabulary = self.copy_vocabulary  # a wrong pairing fails here, not later
+
+    @property
+    def lexicon(self) -> Lexicon | None:
+        """Known answers looked up before decoding (`keras_seq2seq.decoding.lexicon`), or None.
+
+        Setting it (a `Lexicon` or None) drops the traced decoding functions, so the next call
+        uses it.
+        """
+        return self._lexicon
+
+    @lexicon.setter
+    def lexicon(self, lexicon: Lexicon | None) -> None:
+        if lexicon is not None and not isinstance(lexicon, Lexicon):
+            raise TypeError(
+                "`lexicon` must be a keras_seq2seq.decoding.lexicon.Lexicon or None. "
+                f"Received: {type(lexicon).__name__}"
+            )
+        self._lexicon = lexicon
+        self._functions.clear()
 
     @property
     def copy_vocabulary(self) -> CopyVocabulary:
