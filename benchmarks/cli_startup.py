@@ -1,12 +1,14 @@
 """Start-up time of the command line against the import of TensorFlow and tensorflow-text.
 
-    python benchmarks/cli_startup.py [--model saved_models/dates] [--repeats 5]
+    python benchmarks/cli_startup.py [--model saved_models/dates]
+        [--g2p-model saved_models/cmudict-small] [--repeats 5]
 
 Each row is one command run in a fresh process, timed from start to exit (wall clock):
 
 - `import tensorflow + tensorflow_text`: the reference the translation is measured against
   (the package's tokenizers import both), and `import tensorflow` alone, for scale;
-- `keras-seq2seq translate` of one sentence with the shipped model (greedy search);
+- `keras-seq2seq translate` of one sentence with the shipped dates model (greedy search), and
+  of one word with the shipped G2P model, which also loads its lexicon of 118,642 words;
 - `keras-seq2seq --help`, `--version` and an argument error (`--beam-width 0`), which must
   answer without importing TensorFlow.
 
@@ -28,7 +30,7 @@ import sys
 import time
 
 
-def _commands(model: str) -> dict[str, list[str]]:
+def _commands(model: str, g2p_model: str) -> dict[str, list[str]]:
     cli = [sys.executable, "-m", "keras_seq2seq.cli"]
     return {
         "import tensorflow + tensorflow_text": [
@@ -38,6 +40,7 @@ def _commands(model: str) -> dict[str, list[str]]:
         ],
         "import tensorflow": [sys.executable, "-c", "import tensorflow"],
         "translate (one sentence)": [*cli, "translate", "--model", model, "March 3, 2021"],
+        "translate (G2P, with its lexicon)": [*cli, "translate", "--model", g2p_model, "keras"],
         "--help": [*cli, "--help"],
         "--version": [*cli, "--version"],
         "argument error": [*cli, "translate", "--model", model, "--beam-width", "0", "x"],
@@ -59,9 +62,12 @@ def _seconds(command: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="saved_models/dates", help="model to translate with")
+    parser.add_argument(
+        "--g2p-model", default="saved_models/cmudict-small", help="G2P model to translate with"
+    )
     parser.add_argument("--repeats", type=int, default=5, metavar="N", help="timed rounds (5)")
     args = parser.parse_args()
-    commands = _commands(args.model)
+    commands = _commands(args.model, args.g2p_model)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for round_number in range(args.repeats + 1):
         for name, command in commands.items():

@@ -37,6 +37,7 @@ Reproduce the shipped models (teacher: `python benchmarks/g2p.py --architecture 
 (g2p_en lives in its own environment: `python3 -m venv /tmp/g2pen && /tmp/g2pen/bin/pip
 install g2p_en==2.1.0`.) An ensemble teacher: repeat `--teacher` (same vocabularies). A third size:
 `--student cmudict-medium:transformer:256:2`. Token-level: `--distill token --kd-weight 0.5`.
+`--no-students` scores (and ships) the teachers alone.
 
 The docs table's Phonetisaurus row comes from `benchmarks/peers/phonetisaurus.py` (same
 split, same scorer), run on its own.
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--teacher", action="append", required=True, help="finished teacher run (repeatable)")
     add("--student", action="append", type=parse_student, help="NAME:arch:units:layers[:k=v]")
+    add("--no-students", action="store_true", help="score (and ship) the teachers only")
     add("--distill", default="sequence", choices=("sequence", "token", "both"))
     add("--kd-weight", type=float, default=0.5, help="token-level KL weight (token, both)")
     add("--teacher-beam-width", type=int, default=4, help="beam of the teacher pass")
@@ -556,7 +558,12 @@ def load_data(args) -> dict[str, list[tuple[str, str]]]:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.student = args.student or [parse_student(spec) for spec in DEFAULT_STUDENTS]
+    if args.no_students and args.student:
+        parser.error("--no-students and --student exclude each other: give one of them")
+    if args.no_students:
+        args.student = []
+    else:
+        args.student = args.student or [parse_student(spec) for spec in DEFAULT_STUDENTS]
     args.runs_root = args.runs_root.expanduser()
     names = [s.name for s in args.student]
     if len(set(names)) < len(names):

@@ -24,7 +24,8 @@ RUN_DIR/
 
 An exported version directory (`saved_models/NAME/VERSION/`) holds the model files next to the
 SavedModel, plus `model_card.json`; an exported ensemble holds `ensemble.json` and one
-`members/N/` directory of model files per member.
+`members/N/` directory of model files per member. An export's lexicon is the SavedModel's
+asset `assets/lexicon.tsv`, the one file its lookup table is read from.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ LOCK_FILE = ".lock"
 MODEL_CARD_FILE = "model_card.json"
 ENSEMBLE_FILE = "ensemble.json"
 LEXICON_FILE = "lexicon.tsv"
+LEXICON_ASSET = f"assets/{LEXICON_FILE}"
 MEMBERS_DIR = "members"
 
 RUN_LAYOUT: dict[str, str] = {
@@ -83,6 +85,23 @@ RECORD_FILES = (TRAINING_FILE, EVALUATION_FILE, DISTILL_FILE)
 """The model card's records, copied with the model files into an export (when present)."""
 
 _CHECKPOINT_NAME = re.compile(r"^epoch-(\d+)\.weights\.h5$")
+
+
+def lexicon_file(model_dir: str | Path) -> Path | None:
+    """The lexicon file of a model directory: `lexicon.tsv`, or an export's `assets/lexicon.tsv`.
+
+    Returns:
+        The path, or None when the directory has no lexicon.
+
+    Example:
+    >>> lexicon_file("saved_models/cmudict-small/3")  # doctest: +SKIP
+    PosixPath('saved_models/cmudict-small/3/assets/lexicon.tsv')
+    """
+    for name in (LEXICON_FILE, LEXICON_ASSET):
+        path = Path(model_dir) / name
+        if path.is_file():
+            return path
+    return None
 
 
 def vocabulary_file(side: str) -> str:

@@ -58,6 +58,29 @@ def test_a_bad_lexicon_file_names_its_line(tmp_path):
     assert read_lexicon(path) == [("hello", "HH AH L OW"), ("world", "W ER L D")]
 
 
+def test_a_canonical_file_is_read_by_tensorflow_and_any_other_is_checked(tmp_path):
+    written = Lexicon([("Hello ", "A"), ("hello", "B"), ("World", "C D")], lowercase=True)
+    canonical = written.write(tmp_path / "lexicon.tsv")
+    assert canonical.read_text(encoding="utf-8") == "hello\tA\nworld\tC D\n"
+    fast = Lexicon.from_file(canonical, lowercase=True)
+    assert fast.path == canonical and fast.size == 2  # a table over the file itself
+    assert fast.entries == written.entries
+    answers, known = fast.lookup(tf.constant(["HELLO", "world", "hello world"]))
+    assert answers.numpy().tolist() == [b"A", b"C D", b""]
+    assert known.numpy().tolist() == [True, True, False]
+    # Keys that are not normalized, a repeated key or a blank line: read and checked by entry.
+    raw = tmp_path / "words.tsv"
+    for text in ("Hello\tA\n", "hello\tA\nhello\tB\n", "hello\tA\n\nworld\tC\n", "hello\tA"):
+        raw.write_text(text, encoding="utf-8")
+        checked = Lexicon.from_file(raw, lowercase=True)
+        assert checked.path is None and checked.lookup(tf.constant(["HELLO"]))[0].numpy() == [b"A"]
+    raw.write_text("hello\tA\nworld\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"words.tsv:2: expected 'source<TAB>target'"):
+        Lexicon.from_file(raw)
+    with pytest.raises(FileNotFoundError):
+        Lexicon.from_file(tmp_path / "missing.tsv")
+
+
 def _translator_with_lexicon(run_dir):
     translator = load(run_dir)
     translator.lexicon = Lexicon(ENTRIES, lowercase=translator.config.source_text.lowercase)
@@ -104,9 +127,12 @@ def test_an_export_answers_from_its_lexicon_in_every_signature(tiny_run, tmp_pat
     assert main(["export", "--model", str(tiny_run), "--output", str(base),
                  "--lexicon", str(lexicon_file)]) == 0  # fmt: skip
     version = base / "1"
-    assert (version / "lexicon.tsv").read_text(encoding="utf-8") == (
+    assert (version / "assets" / "lexicon.tsv").read_text(encoding="utf-8") == (
         "abc\tKNOWN ONE\nHd\tKNOWN TWO\n"
     )
+    # Stored once: the table reads the asset, the graph holds no copy of the answers.
+    assert not (version / "lexicon.tsv").exists()
+    assert b"KNOWN ONE" not in (version / "saved_model.pb").read_bytes()
     card = json.loads((version / "model_card.json").read_text(encoding="utf-8"))
     assert card["lexicon"] == 2 and model_card(version)["lexicon"] == 2
     assert "2 known inputs answered from it" in format_model_card(card)

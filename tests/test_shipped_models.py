@@ -129,13 +129,14 @@ def test_g2p_knows_a_dictionary_word(name, g2p_answers):
 def test_g2p_answers_dictionary_words_as_cmudict_and_knows_no_test_word(name):
     import keras_seq2seq as ks
     from keras_seq2seq.decoding.lexicon import read_lexicon
+    from keras_seq2seq.run_layout import lexicon_file
 
     version = _newest_version(name)
     first: dict[str, str] = {}  # each train or validation word's first pronunciation
     for split in ("train", "validation"):
         for word, phones in ks.load_dataset("cmudict", split):
             first.setdefault(word, phones)
-    lexicon = dict(read_lexicon(version / "lexicon.tsv"))
+    lexicon = dict(read_lexicon(lexicon_file(version)))
     assert lexicon == first
     test_words = {word for word, _ in ks.load_dataset("cmudict", "test")}
     assert not test_words & lexicon.keys()  # the card's test scores are the model's own

@@ -1,7 +1,8 @@
 """A lexicon of known answers: inputs whose output is looked up, not decoded.
 
-A model directory (a run directory or an exported version) may hold `lexicon.tsv`
-(`keras_seq2seq.run_layout.LEXICON_FILE`), one `source<TAB>target` line per entry. An input
+A model directory may hold a lexicon: a run directory as `lexicon.tsv`
+(`keras_seq2seq.run_layout.LEXICON_FILE`), an exported version as the SavedModel's asset
+`assets/lexicon.tsv`; one `source<TAB>target` line per entry. An input
 that is a source of the lexicon, compared as the source tokenizer sees it (normalized,
 lower-cased when the side is; `keras_seq2seq.text.tokenizers.normalize_text`), gets the
 entry's target as its best output, in process and in every decoding signature of an export:
@@ -12,7 +13,8 @@ n-best hypotheses stay the model's. An input with a non-empty forced prefix is d
 usual.
 
 The file written is canonical: keys normalized, the first entry of a repeated source kept
-(CMUdict lists a word's main pronunciation first).
+(CMUdict lists a word's main pronunciation first). A canonical file loads in TensorFlow's
+text-file reader without a line of Python per entry (`Lexicon.from_file`).
 
 Example:
 >>> lexicon = Lexicon([("hello", "HH AH L OW"), ("Hello", "HH EH L OW")], lowercase=True)
@@ -30,7 +32,7 @@ from typing import Any
 import tensorflow as tf
 
 from keras_seq2seq.atomic_write import write_text
-from keras_seq2seq.run_layout import LEXICON_FILE
+from keras_seq2seq.run_layout import LEXICON_FILE, lexicon_file
 from keras_seq2seq.text.tokenizers import normalize_text
 
 __all__ = ["Lexicon", "load_lexicon", "read_lexicon", "write_lexicon"]
@@ -38,6 +40,11 @@ __all__ = ["Lexicon", "load_lexicon", "read_lexicon", "write_lexicon"]
 
 class Lexicon(tf.Module):
     """A table of known answers, looked up in TF ops (exportable).
+
+    Build one from `(source, target)` pairs (checked and normalized here) or, faster, from a
+    lexicon file with `Lexicon.from_file`. A lexicon made from a file in the canonical form
+    (`write`) reads its table from that file in TensorFlow's C++ text-file initializer, and an
+    export carries the file as its asset `assets/lexicon.tsv`: the answers are stored once.
 
     Args:
         entries: iterable of `(source, target)` strings. A source repeated after
@@ -59,6 +66,7 @@ class Lexicon(tf.Module):
     def __init__(self, entries: Iterable[tuple[str, str]], *, lowercase: bool = False):
         super().__init__(name="lexicon")
         self.lowercase = bool(lowercase)
+        self.path: Path | None = None
         pairs = list(entries)
         if not pairs:
             raise ValueError("A lexicon needs at least one (source, target) entry.")
@@ -73,7 +81,7 @@ class Lexicon(tf.Module):
                                  "normalized (whitespace only). Remove the entry.")  # fmt: skip
             table.setdefault(key, target)
         # Plain tuples: tf.Module would wrap a list attribute into a tracked ListWrapper.
-        self.entries: tuple[tuple[str, str], ...] = tuple(table.items())
+        self._entries: tuple[tuple[str, str], ...] | None = tuple(table.items())
         self._table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
                 tf.constant(list(table), tf.string), tf.constant(list(table.values()), tf.string)
@@ -81,10 +89,74 @@ class Lexicon(tf.Module):
             default_value="",
         )
 
+    @classmethod
+    def from_file(cls, path: str | Path, *, lowercase: bool = False) -> Lexicon:
+        """The lexicon of a file: read by TensorFlow when canonical, else checked line by line.
+
+        A canonical file (what `write` writes: `key<TAB>answer` lines, keys normalized and
+        distinct, answers stripped) becomes a table read from the file itself, which an
+        export then carries as an asset. Any other lexicon file (`read_lexicon`'s formats)
+        is read, checked and normalized entry by entry, as `Lexicon(read_lexicon(path))`.
+
+        Args:
+            path: str or Path. The lexicon file.
+            lowercase: bool. As for `Lexicon`. Defaults to `False`.
+
+        Returns:
+            Lexicon.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: a malformed file (names the line) or a bad entry (names it).
+
+        Example:
+        >>> Lexicon.from_file("saved_models/cmudict-small/3/assets/lexicon.tsv")  # doctest: +SKIP
+        """
+        path = Path(path)
+        if not _is_canonical(path, lowercase):
+            return cls(read_lexicon(path), lowercase=lowercase)
+        lexicon = cls.__new__(cls)
+        tf.Module.__init__(lexicon, name="lexicon")
+        lexicon.lowercase = bool(lowercase)
+        lexicon.path = path
+        lexicon._entries = None  # read from the file when asked for
+        lexicon._table = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(str(path), tf.string, 0, tf.string, 1, delimiter="\t"),
+            default_value="",
+        )
+        return lexicon
+
+    @property
+    def entries(self) -> tuple[tuple[str, str], ...]:
+        """The `(key, answer)` pairs, keys normalized, in the order they were given."""
+        if self._entries is None:
+            assert self.path is not None
+            with self.path.open(encoding="utf-8", newline="\n") as lines:
+                self._entries = tuple(
+                    tuple(line.rstrip("\n").split("\t"))
+                    for line in lines  # type: ignore[misc]
+                )
+        return self._entries
+
     @property
     def size(self) -> int:
         """The number of distinct (normalized) sources."""
-        return len(self.entries)
+        if self._entries is None:
+            return int(self._table.size())
+        return len(self._entries)
+
+    def write(self, path: str | Path) -> Path:
+        """Writes the lexicon canonically to `path` (atomically; the form `from_file` reads fast).
+
+        Returns:
+            The path written.
+        """
+        path = Path(path)
+        if self._entries is None and self.path is not None:
+            write_text(path, self.path.read_text(encoding="utf-8"))
+        else:
+            write_text(path, "".join(f"{key}\t{answer}\n" for key, answer in self.entries))
+        return path
 
     def lookup(self, texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Looks `texts` up: `(answers, known)`, tf.string and bool tensors of their shape.
@@ -93,6 +165,35 @@ class Lexicon(tf.Module):
         """
         answers = self._table.lookup(normalize_text(texts, lowercase=self.lowercase))
         return answers, tf.strings.length(answers) > 0
+
+
+def _is_canonical(path: Path, lowercase: bool) -> bool:
+    """Whether a lexicon file is in `Lexicon.write`'s form, checked in vectorized TF ops.
+
+    `key<TAB>answer` lines each ending in a line break; keys non-empty, normalized as the
+    source side normalizes and distinct; answers non-empty and stripped. False for anything
+    else (gzip, JSON lines, blank lines, raw keys), which the checked reader then handles.
+    """
+    if not path.is_file() or path.suffix != ".tsv":
+        return False
+    try:
+        data = tf.io.read_file(str(path))
+        if not data.numpy().endswith(b"\n"):
+            return False
+        columns = tf.strings.split(tf.strings.split(data, "\n")[:-1], "\t")
+        if columns.nrows() == 0 or not bool(tf.reduce_all(columns.row_lengths() == 2)):
+            return False
+        pairs = tf.reshape(columns.flat_values, [-1, 2])
+        keys, answers = pairs[:, 0], pairs[:, 1]
+        return bool(
+            tf.reduce_all(keys == normalize_text(keys, lowercase=lowercase))
+            and tf.reduce_all(tf.strings.length(keys) > 0)
+            and tf.reduce_all(answers == tf.strings.strip(answers))
+            and tf.reduce_all(tf.strings.length(answers) > 0)
+            and tf.size(tf.unique(keys).y) == tf.size(keys)
+        )
+    except tf.errors.OpError:  # unreadable or not UTF-8: the checked reader says what is wrong
+        return False
 
 
 def _check_entry(index: int, source: Any, target: Any) -> None:
@@ -131,21 +232,17 @@ def read_lexicon(path: str | Path) -> list[tuple[str, str]]:
 
 def write_lexicon(directory: str | Path, lexicon: Lexicon) -> Path:
     """Writes `lexicon` canonically to `DIRECTORY/lexicon.tsv` (atomically); returns the path."""
-    path = Path(directory) / LEXICON_FILE
-    write_text(path, "".join(f"{source}\t{target}\n" for source, target in lexicon.entries))
-    return path
+    return lexicon.write(Path(directory) / LEXICON_FILE)
 
 
 def load_lexicon(model_dir: str | Path, lowercase: bool) -> Lexicon | None:
-    """The lexicon of a model directory (None when it has no `lexicon.tsv`).
+    """The lexicon of a model directory (None when it has none; `run_layout.lexicon_file`).
 
     Raises:
         ValueError: a malformed lexicon file (names the line).
     """
-    path = Path(model_dir) / LEXICON_FILE
-    if not path.is_file():
-        return None
-    return Lexicon(read_lexicon(path), lowercase=lowercase)
+    path = lexicon_file(model_dir)
+    return None if path is None else Lexicon.from_file(path, lowercase=lowercase)
 
 
 def apply_lexicon(

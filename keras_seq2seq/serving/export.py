@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -396,9 +397,9 @@ def export_model(
             the model card). Defaults to None (float32 weights).
         lexicon: None, a lexicon file (`source<TAB>target` lines) or a sequence of
             `(source, target)` pairs: known inputs every signature answers from it, not by
-            decoding (`keras_seq2seq.decoding.lexicon`; written as `lexicon.tsv` and counted
-            in the model card). None keeps the lexicon `model_path` has, if any. Defaults
-            to None.
+            decoding (`keras_seq2seq.decoding.lexicon`; the SavedModel's asset
+            `assets/lexicon.tsv`, counted in the model card). None keeps the lexicon
+            `model_path` has, if any. Defaults to None.
         **option_kwargs: DecodeOptions fields (`beam_width=4`, `length_penalty=0.6`, ...),
             when `options` is None.
 
@@ -417,7 +418,7 @@ def export_model(
     >>> export_model("runs/dates", "exported/dates")  # doctest: +SKIP
     PosixPath('exported/dates/1')
     """
-    from keras_seq2seq.decoding.lexicon import write_lexicon
+    from keras_seq2seq.decoding.lexicon import Lexicon, write_lexicon
     from keras_seq2seq.decoding.translator import load
     from keras_seq2seq.serving.quantize import (
         check_quantize_mode,
@@ -435,7 +436,6 @@ def export_model(
     if lexicon is not None:
         translator.lexicon = _lexicon(lexicon, translator.config.source_text.lowercase)
     quantized = quantize_for_export(translator, quantize) if quantize else None
-    module, signatures = build_serving_module(translator, options, max_beam_width=max_beam_width)
 
     import tensorflow as tf
 
@@ -445,10 +445,17 @@ def export_model(
     staging = target.parent / f".tmp-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
-        tf.saved_model.save(module, str(staging), signatures=signatures)
-        if translator.lexicon is not None:
-            write_lexicon(staging, translator.lexicon)
-        _copy_model_files(run_dirs, staging)
+        with tempfile.TemporaryDirectory(prefix="ks2s-lexicon-") as scratch:
+            if translator.lexicon is not None:  # read from a file: saved as its asset, once
+                translator.lexicon = Lexicon.from_file(
+                    write_lexicon(scratch, translator.lexicon),
+                    lowercase=translator.lexicon.lowercase,
+                )
+            module, signatures = build_serving_module(
+                translator, options, max_beam_width=max_beam_width
+            )
+            tf.saved_model.save(module, str(staging), signatures=signatures)
+        _copy_model_files(run_dirs, staging, target)
         if quantized is not None:
             record_quantization(staging / MODEL_CARD_FILE, quantized)
         write_warmup_requests(staging, model_name=target.parent.name)
@@ -472,26 +479,29 @@ def _lexicon(lexicon: Any, lowercase: bool) -> Any:
     return Lexicon(lexicon, lowercase=lowercase)
 
 
-def _copy_model_files(run_dirs: list[Path], staging: Path) -> None:
-    """The run directories' files beside the SavedModel (`members/N/` for an ensemble)."""
+def _copy_model_files(run_dirs: list[Path], staging: Path, target: Path) -> None:
+    """The run directories' files beside the SavedModel (`members/N/` for an ensemble).
+
+    The model cards name where the files are published (`target`), not the staging directory.
+    """
     from keras_seq2seq.config import RunConfig
     from keras_seq2seq.training.run_dir import model_files
 
     ensemble = len(run_dirs) > 1
-    targets = [staging / member_dir(i) if ensemble else staging for i in range(len(run_dirs))]
-    for run_dir, target in zip(run_dirs, targets, strict=True):
-        target.mkdir(parents=True, exist_ok=True)
+    members = [member_dir(i) if ensemble else "" for i in range(len(run_dirs))]
+    for run_dir, member in zip(run_dirs, members, strict=True):
+        (staging / member).mkdir(parents=True, exist_ok=True)
         config = RunConfig.load(run_dir / CONFIG_FILE)
         for name in [*model_files(config), *RECORD_FILES]:
             if (run_dir / name).is_file():
-                shutil.copy2(run_dir / name, target / name)
+                shutil.copy2(run_dir / name, staging / member / name)
+    cards = [{**model_card(staging / m), "model": str(target / m)} for m in members]
     if ensemble:
-        members = [str(t.relative_to(staging)) for t in targets]
         write_json(staging / ENSEMBLE_FILE, {"members": members})
-        write_json(staging / MODEL_CARD_FILE, {"ensemble": [model_card(t) for t in targets],
+        write_json(staging / MODEL_CARD_FILE, {"ensemble": cards,
                                                "lexicon": lexicon_size(staging)})  # fmt: skip
     else:
-        write_json(staging / MODEL_CARD_FILE, model_card(staging))
+        write_json(staging / MODEL_CARD_FILE, cards[0])
 
 
 def _version_dir(base: Path, version: int | None, force: bool) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 from keras_seq2seq.config import TextConfig
 from keras_seq2seq.decoding.output_check import describe_output_check
 from keras_seq2seq.evaluation.metrics import HEADLINE_SCORES
-from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE, LEXICON_FILE, TRAINING_FILE
+from keras_seq2seq.run_layout import DISTILL_FILE, EVALUATION_FILE, TRAINING_FILE, lexicon_file
 from keras_seq2seq.run_layout import MODEL_CARD_FILE as MODEL_CARD_FILE  # still importable here
 
 
@@ -104,14 +104,17 @@ def model_card(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def lexicon_size(model_dir: str | os.PathLike) -> int | None:
-    """The number of entries of a model directory's `lexicon.tsv` (None without one).
+    """The number of entries of a model directory's lexicon (None without one).
+
+    The lexicon is `lexicon.tsv` in a run directory, `assets/lexicon.tsv` in an export
+    (`run_layout.lexicon_file`).
 
     Example:
-    >>> lexicon_size("saved_models/cmudict-small")  # doctest: +SKIP
-    119413
+    >>> lexicon_size("saved_models/cmudict-small/3")  # doctest: +SKIP
+    118642
     """
-    path = Path(model_dir) / LEXICON_FILE
-    if not path.is_file():
+    path = lexicon_file(model_dir)
+    if path is None:
         return None
     with path.open(encoding="utf-8") as lines:
         return sum(1 for line in lines if line.strip())
