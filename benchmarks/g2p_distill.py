@@ -215,15 +215,40 @@ def average_teacher(teacher: Path, last: int) -> Path:
     from keras_seq2seq.training.averaging import average_checkpoints
 
     averaged = teacher.with_name(f"{teacher.name}-avg{last}")
+    kept_files = checkpoint_files(teacher / CHECKPOINTS_DIR)
+    kept = len(kept_files)
+    wanted = [path.name for path in kept_files[-last:]]
     if (averaged / MODEL_FILE).is_file():
-        print(f"[average] {averaged} exists: kept")
-        return averaged
-    kept = len(checkpoint_files(teacher / CHECKPOINTS_DIR))
+        if averaged_from(averaged) == wanted:
+            print(f"[average] {averaged} exists: kept")
+            return averaged
+        # The teacher trained on since: average its last checkpoints again.
+        print(f"[average] {averaged} averages {averaged_from(averaged)}, not {wanted}: redone")
+        shutil.rmtree(averaged)
     if kept == 0:
         sys.exit(f"{teacher} kept no checkpoints: train it with --keep-checkpoints N.")
     print(f"[average] {teacher}: the last {min(last, kept)} of {kept} checkpoints → {averaged}")
     average_checkpoints(teacher, averaged, last=min(last, kept))
     return averaged
+
+
+def averaged_from(averaged: Path) -> list[str] | None:
+    """The checkpoint names an averaged run was made from (its `training.json`), or None."""
+    from keras_seq2seq.run_layout import TRAINING_FILE
+
+    try:
+        record = json.loads((averaged / TRAINING_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return record.get("averaged_checkpoints")
+
+
+def model_fingerprint(paths: tuple[str, ...]) -> list[list]:
+    """Each model's `model.keras` size and modification time: a changed model is scored again."""
+    from keras_seq2seq.run_layout import MODEL_FILE
+
+    stats = [(Path(path) / MODEL_FILE).stat() for path in paths]
+    return [[path, stat.st_size, stat.st_mtime_ns] for path, stat in zip(paths, stats, strict=True)]
 
 
 def student_settings(student: Student, teacher: Path, args) -> Any:
@@ -332,7 +357,7 @@ def score_row(row: Row, test, args) -> dict[str, Any]:
     from keras_seq2seq.evaluation.evaluate import evaluate
 
     model = load(list(row.paths)) if len(row.paths) > 1 else row.paths[0]
-    scores = {"paths": list(row.paths)}
+    scores = {"paths": list(row.paths), "models": model_fingerprint(row.paths)}
     for width in (1, args.beam_width):
         report = evaluate(
             model, test, beam_width=width, progress=False,
@@ -349,10 +374,10 @@ def score_row(row: Row, test, args) -> dict[str, Any]:
 
 
 def score_rows(rows: list[Row], test, results: dict[str, Any], args) -> None:
-    """Scores the rows not cached yet (cached per row label and paths)."""
+    """Scores the rows not cached yet (cached per row label and model files)."""
     for row in rows:
         cached = results["rows"].get(row.label)
-        if cached and cached.get("paths") == list(row.paths):
+        if cached and cached.get("models") == model_fingerprint(row.paths):
             continue
         print(f"[evaluate] {row.label} ({', '.join(row.paths)})", flush=True)
         results["rows"][row.label] = score_row(row, test, args)
@@ -396,7 +421,8 @@ def measure_speed(rows: list[Row], results: dict[str, Any], args) -> None:
     # An averaged run decodes at the speed of the run it was averaged from: timed once.
     paths = [row.paths[0] for row in rows if len(row.paths) == 1 and row.origin is None]
     cached = results.get("speed")
-    setup = {"models": paths, "words": args.speed_words, "repeats": args.repeats}
+    setup = {"models": model_fingerprint(tuple(paths)), "words": args.speed_words}
+    setup["repeats"] = args.repeats
     setup["batch_size"] = args.speed_batch_size
     if cached and cached.get("setup") == setup and cached.get("g2p_en"):
         return
@@ -527,7 +553,8 @@ def ship(
 
     shipped = results.setdefault("shipped", {})
     done = shipped.get(name)
-    if done and done["paths"] == list(row.paths) and Path(done["version_dir"]).is_dir():
+    fresh = done and done.get("models") == model_fingerprint(row.paths)
+    if fresh and Path(done["version_dir"]).is_dir():
         print(f"[ship] {name}: {done['version_dir']} exists ({done['bytes']:,} bytes): kept")
         return
     if len(row.paths) > 1:
@@ -541,7 +568,8 @@ def ship(
         shutil.copy2(source_run / DISTILL_FILE, run_dir / DISTILL_FILE)
     version_dir = export_model(run_dir, args.ship_dir / name, lexicon=lexicon)
     added = directory_bytes(version_dir)
-    shipped[name] = {"paths": list(row.paths), "version_dir": str(version_dir), "bytes": added}
+    shipped[name] = {"paths": list(row.paths), "models": model_fingerprint(row.paths)}
+    shipped[name].update(version_dir=str(version_dir), bytes=added)
     save_results(results, args)
     print(f"[ship] {name}: {row.label} → {version_dir}, {added:,} bytes added")
 

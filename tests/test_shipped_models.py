@@ -159,3 +159,23 @@ def test_cli_prints_arpabet_for_the_small_model(arpabet):
     lines = done.stdout.splitlines()
     assert len(lines) == 2 and all(set(line.split()) <= arpabet and line for line in lines)
     assert done.stderr == ""
+
+
+def test_a_shipped_model_loads_by_its_name_from_any_directory(tmp_path, monkeypatch, capsys):
+    import keras_seq2seq as ks
+    from keras_seq2seq.cli import main
+    from keras_seq2seq.shipped import shipped_models
+
+    assert {"dates", *G2P_MODELS} <= set(shipped_models())
+    monkeypatch.chdir(tmp_path)  # no saved_models/ here
+    assert ks.load("cmudict-small").translate("hello") == "HH AH L OW"  # its lexicon too
+    capsys.readouterr()
+    assert main(["translate", "--model", "dates", "March 3, 2021"]) == 0
+    assert capsys.readouterr().out == "2021-03-03\n"
+    # An unknown name says which names load; a directory of that name here wins.
+    with pytest.raises(FileNotFoundError, match=r"not found: cmudict-big\. The shipped models "
+                       r"load by name alone: .*cmudict-small.*dates"):  # fmt: skip
+        ks.load("cmudict-big")
+    (tmp_path / "dates").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"^dates is not a model directory"):
+        ks.load("dates")

@@ -10,8 +10,9 @@ from keras_seq2seq.cli_fields import add_field_arguments, field_flags, field_val
 from keras_seq2seq.decoding.options import DecodeOptions
 
 MODELS_HELP = (
-    "run directory, exported base path (saved_models/NAME: newest version) or a version "
-    "directory; give it several times to decode an ensemble"
+    "run directory, exported base path (saved_models/NAME: newest version), a version "
+    "directory or a shipped model's name (dates, cmudict-small); give it several times to "
+    "decode an ensemble"
 )
 """Help of `--model` where several models make an ensemble."""
 

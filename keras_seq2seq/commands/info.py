@@ -14,7 +14,9 @@ def add_parser(subparsers) -> None:
         "vocabularies and tokenizers), what it was trained on (pairs, dataset or file and "
         "its SHA-256), how long training took, and its last evaluation.",
     )
-    p.add_argument("model", metavar="MODEL", help="run directory or exported model")
+    p.add_argument(
+        "model", metavar="MODEL", help="run directory, exported model or a shipped model's name"
+    )
     p.add_argument("--json", action="store_true", help="print the card as JSON")
     p.set_defaults(handler=run)
 

@@ -514,9 +514,10 @@ def load(path: str | Path | Sequence[str | Path]) -> Translator:
     path's lexicon is used.
 
     Args:
-        path: a run directory, an exported base path (newest version) or a version
-            directory; or a list of them, decoded as one ensemble (log-probabilities
-            averaged at every step; see `keras_seq2seq.models.Ensemble`).
+        path: a run directory, an exported base path (newest version), a version
+            directory or a shipped model's name (`keras_seq2seq.shipped`); or a list of
+            them, decoded as one ensemble (log-probabilities averaged at every step; see
+            `keras_seq2seq.models.Ensemble`).
 
     Returns:
         Translator.

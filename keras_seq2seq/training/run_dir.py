@@ -41,6 +41,7 @@ from keras_seq2seq.run_layout import (
 )
 from keras_seq2seq.run_layout import HISTORY_FILE as HISTORY_FILE
 from keras_seq2seq.run_layout import LOGS_DIR as LOGS_DIR
+from keras_seq2seq.shipped import not_found_hint, shipped_model_path
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_class, tokenizer_from_vocabulary
 from keras_seq2seq.text.vocabulary import load_vocabulary, save_vocabulary
 from keras_seq2seq.versions import newest_version_dir
@@ -60,7 +61,8 @@ def resolve_run_dir(path: str | Path) -> Path:
     """Finds the directory holding a model's files.
 
     Accepts a run directory, an exported base path (`saved_models/NAME`, whose newest
-    numeric version is taken) or a version directory.
+    numeric version is taken), a version directory, or the bare name of a shipped model
+    (`keras_seq2seq.shipped`).
 
     Raises:
         FileNotFoundError: the path does not exist, or holds no model (names what is missing).
@@ -69,9 +71,9 @@ def resolve_run_dir(path: str | Path) -> Path:
     >>> resolve_run_dir("saved_models/dates")  # doctest: +SKIP
     PosixPath('saved_models/dates/2')
     """
-    path = Path(path)
+    path = located(path)
     if not path.exists():
-        raise FileNotFoundError(f"Model path not found: {path}")
+        raise FileNotFoundError(f"Model path not found: {path}{_hint(path)}")
     if not path.is_dir():
         raise FileNotFoundError(
             f"{path} is a file; pass the model directory (a run directory or saved_models/NAME)."
@@ -105,6 +107,21 @@ def model_files(config: RunConfig) -> list[str]:
     return [CONFIG_FILE, MODEL_FILE, *tokenizer_files(config)]
 
 
+def _hint(path: Path) -> str:
+    hint = not_found_hint(path)
+    return f".{hint}" if hint else ""
+
+
+def located(path: str | Path) -> Path:
+    """The path itself, or the shipped model a missing bare name names (`keras_seq2seq.shipped`).
+
+    Example:
+    >>> located("runs/dates")  # doctest: +SKIP
+    PosixPath('runs/dates')
+    """
+    return shipped_model_path(path) or Path(path)
+
+
 def model_root(path: str | Path) -> Path:
     """The directory a path names: itself, or an exported base path's newest version.
 
@@ -115,7 +132,7 @@ def model_root(path: str | Path) -> Path:
     >>> model_root("saved_models/dates")  # doctest: +SKIP
     PosixPath('saved_models/dates/2')
     """
-    path = Path(path)
+    path = located(path)
     if path.is_dir() and not (path / CONFIG_FILE).exists() and not (path / ENSEMBLE_FILE).exists():
         path = newest_version_dir(path) or path
     return path
