@@ -129,12 +129,10 @@ class Lexicon(tf.Module):
     @property
     def entries(self) -> tuple[tuple[str, str], ...]:
         """The `(key, answer)` pairs, keys normalized, in the order they were given."""
-        if self._entries is None:
-            assert self.path is not None
-            with self.path.open(encoding="utf-8", newline="\n") as lines:
+        if self._entries is None:  # a lexicon read from a canonical file: `path` is set
+            with Path(self.path).open(encoding="utf-8", newline="\n") as lines:
                 self._entries = tuple(
-                    tuple(line.rstrip("\n").split("\t"))
-                    for line in lines  # type: ignore[misc]
+                    tuple(line.rstrip("\n").split("\t")) for line in lines  # type: ignore[misc]
                 )
         return self._entries
 
