@@ -23,7 +23,7 @@ from tests.test_export import _b64, _decoded, serve_in_fresh_process
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "saved_models"
-G2P_MODELS = ("cmudict-small",)  # the English G2P models shipped
+G2P_MODELS = ("cmudict", "cmudict-small")  # the English G2P models shipped
 
 WORDS = ["hello", "world", "pronunciation", "keras", "tensorflow"]
 UNREADABLE = ["r2d2", "two words", "x-ray", "$%&", ""]  # not one word of letters: no answer
