@@ -1,7 +1,8 @@
 """Machine translation on real human translations: split, SentencePiece, train, BLEU/chrF.
 
     python benchmarks/translation.py --data ../shared/data/ddtp_en_de.dev.tsv.gz
-        [--architecture transformer|rnn] [--time-budget 30] [--vocab-size 8000]
+        [--architecture rnn|transformer|transformer-30min|transformer-2h] [--time-budget 30]
+        [--vocab-size 8000]
         [--output runs/translation-ddtp_en_de-transformer] [--skip-training]
         [--skip-evaluation] [--prepare-only] [--split-only] [--split grouped|random]
 
@@ -17,11 +18,13 @@
    peers (`benchmarks/peers/opennmt.py`) train and test on exactly the same pairs.
    `--split-only` stops there; an OUTPUT whose split was made otherwise is refused.
 2. Train: one SentencePiece model for both sides (`--shared-vocabulary`, unigram), learned on
-   the training split only, and the architecture's translation recipe below, for at most
-   `--time-budget` minutes of training (whole epochs; see `TimeBudget`).
+   the training split only, and the translation recipe `--architecture` names (`RECIPES`
+   below), for at most `--time-budget` minutes of training (whole epochs; see `TimeBudget`).
 3. Evaluate on the test pairs: BLEU and chrF (sacrebleu, with signatures), names-exact (the
    share of the sources' identifiers reproduced exactly, `keras_seq2seq.evaluation.names`)
-   with beam 4 and n-gram blocking 3, and greedy; decode speed. The SentencePiece model goes to
+   with beam 4 and n-gram blocking 3, and greedy; decode speed. The epoch of lowest
+   validation loss is scored, and, for a recipe that keeps checkpoints, also the average of
+   its last epochs (`OUTPUT/run-avgN`, `average_checkpoints`). The SentencePiece model goes to
    `OUTPUT/run/source_spm.model` for the peers (`--prepare-only` writes the split and that
    model, the same one training learns, and stops).
 
@@ -41,13 +44,25 @@ from keras_seq2seq.quiet import silence_tensorflow
 
 TEST_SIZE, VALIDATION_SIZE = 2_000, 1_000
 OVERLAP_THRESHOLDS = (0.9, 0.7)
+TRANSFORMER_MODEL = {"architecture": "transformer", "units": 256, "num_layers": 3, "heads": 4,
+                     "ffn_dim": 1024, "dropout": 0.1, "tie_embeddings": True}  # fmt: skip
+
+
+def transformer_train(warmup_steps: int, keep_checkpoints: int = 0) -> dict:
+    """The Transformer's training options: inverse-square-root schedule peaking at 1e-3."""
+    options = {"batch_size": 64, "learning_rate": 1e-3, "lr_schedule": "inverse_sqrt",
+               "warmup_steps": warmup_steps, "label_smoothing": 0.1, "patience": 5}  # fmt: skip
+    return {**options, "keep_checkpoints": keep_checkpoints} if keep_checkpoints else options
+
+
+# A recipe's name is `--architecture` here and `--model` in benchmarks/peers/opennmt.py.
+# "transformer" warms up over 4,000 steps (Vaswani et al.'s schedule), longer than 30 minutes
+# of training on a 2-core CPU; the budget recipes end their warmup inside the budget (about a
+# fifth of the steps it buys at ~1 s a step of 64 pairs) and average their last epochs.
 RECIPES = {
-    "transformer": {
-        "model": {"architecture": "transformer", "units": 256, "num_layers": 3, "heads": 4,
-                  "ffn_dim": 1024, "dropout": 0.1, "tie_embeddings": True},
-        "train": {"batch_size": 64, "learning_rate": 1e-3, "lr_schedule": "inverse_sqrt",
-                  "warmup_steps": 4000, "label_smoothing": 0.1, "patience": 5},
-    },
+    "transformer": {"model": TRANSFORMER_MODEL, "train": transformer_train(4000)},
+    "transformer-30min": {"model": TRANSFORMER_MODEL, "train": transformer_train(400, 2)},
+    "transformer-2h": {"model": TRANSFORMER_MODEL, "train": transformer_train(1500, 5)},
     "rnn": {
         "model": {"architecture": "rnn", "units": 256, "num_layers": 1, "embedding_dim": 256,
                   "bidirectional": True, "attention": "dot", "dropout": 0.2,
@@ -186,7 +201,12 @@ def train_model(splits, output: Path, args) -> float:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="TSV(.gz) of source<TAB>target pairs")
-    parser.add_argument("--architecture", choices=sorted(RECIPES), default="transformer")
+    parser.add_argument(
+        "--architecture",
+        choices=sorted(RECIPES),
+        default="transformer",
+        help="the recipe (RECIPES): its architecture and training options",
+    )
     parser.add_argument("--output", help="default runs/translation-NAME-ARCHITECTURE (+ -random)")
     parser.add_argument("--time-budget", type=float, default=30.0, help="training minutes")
     parser.add_argument("--epochs", type=int, default=100, help="at most this many epochs")
@@ -249,7 +269,7 @@ def prepare_split(args, output: Path) -> dict:
     return splits
 
 
-def evaluate_rows(output: Path, splits: dict) -> tuple[list, dict]:
+def evaluate_rows(run_dir: Path, splits: dict, prefix: str = "") -> tuple[list, dict]:
     """Greedy and beam-4 rows: (label, BLEU, chrF, names-exact, sentences/s), and reports."""
     from keras_seq2seq.evaluation.evaluate import evaluate
     from keras_seq2seq.evaluation.names import names_exact
@@ -259,7 +279,8 @@ def evaluate_rows(output: Path, splits: dict) -> tuple[list, dict]:
         ("greedy", {}),
         ("beam 4, no-repeat 3-grams", {"beam_width": 4, "no_repeat_ngram": 3}),
     ):
-        report = evaluate(output / "run", splits["test"], progress=False,
+        label = prefix + label
+        report = evaluate(run_dir, splits["test"], progress=False,
                           metrics=("bleu", "chrf"), **options)  # fmt: skip
         examples = report["examples"]
         names = names_exact([e["source"] for e in examples], [e["hypothesis"] for e in examples],
@@ -268,6 +289,25 @@ def evaluate_rows(output: Path, splits: dict) -> tuple[list, dict]:
         rows.append((label, report["bleu"], report["chrf"], names["names_exact"],
                      report["sentences_per_second"]))  # fmt: skip
     return rows, reports
+
+
+def average_run(output: Path, keep: int) -> Path | None:
+    """`OUTPUT/run-avgN`: the mean of the run's last `keep` epochs (None when it keeps none).
+
+    Made anew each time, so it always averages the run's current last checkpoints.
+    """
+    import shutil
+
+    from keras_seq2seq.run_layout import CHECKPOINTS_DIR, checkpoint_files
+    from keras_seq2seq.training.averaging import average_checkpoints
+
+    kept = checkpoint_files(output / "run" / CHECKPOINTS_DIR)
+    if keep < 2 or len(kept) < 2:
+        return None
+    last = min(keep, len(kept))
+    averaged = output / f"run-avg{last}"
+    shutil.rmtree(averaged, ignore_errors=True)
+    return average_checkpoints(output / "run", averaged, last=last)
 
 
 def main(argv=None) -> int:
@@ -292,7 +332,11 @@ def main(argv=None) -> int:
         if seconds is not None:
             print(f"Trained in {seconds / 60:.1f} min; evaluate with --skip-training")
         return 0
-    rows, reports = evaluate_rows(output, splits)
+    rows, reports = evaluate_rows(output / "run", splits, "best epoch, ")
+    averaged = average_run(output, RECIPES[args.architecture]["train"].get("keep_checkpoints", 0))
+    if averaged is not None:
+        more_rows, more_reports = evaluate_rows(averaged, splits, f"{averaged.name}, ")
+        rows, reports = rows + more_rows, {**reports, **more_reports}
     print(f"\n{name}: {len(splits['train']):,} train / {len(splits['valid']):,} validation / "
           f"{len(splits['test']):,} test pairs ({args.split} split); {args.architecture}, "
           "training " + (f"{seconds / 60:.1f} min" if seconds else "skipped"))  # fmt: skip

@@ -31,6 +31,7 @@ def load(path: Path, name: str):
 
 onmt = load(BENCHMARKS / "peers" / "opennmt.py", "bench_opennmt")
 RECIPES = load(BENCHMARKS / "translation.py", "bench_translation").RECIPES
+TRANSFORMERS = sorted(n for n, r in RECIPES.items() if r["model"]["architecture"] == "transformer")
 
 
 @pytest.fixture
@@ -66,9 +67,10 @@ def test_matched_rnn_follows_our_recipe():
     assert options["save_checkpoint_steps"] == options["valid_steps"] == 567
 
 
-def test_matched_transformer_follows_our_recipe():
-    model, train = RECIPES["transformer"]["model"], RECIPES["transformer"]["train"]
-    options = onmt.matched_options(RECIPES["transformer"], steps_per_epoch=567)
+@pytest.mark.parametrize("name", TRANSFORMERS)
+def test_matched_transformer_follows_our_recipe(name):
+    model, train = RECIPES[name]["model"], RECIPES[name]["train"]
+    options = onmt.matched_options(RECIPES[name], steps_per_epoch=567)
     assert options["encoder_type"] == options["decoder_type"] == "transformer"
     assert options["enc_layers"] == options["dec_layers"] == model["num_layers"]
     assert options["hidden_size"] == options["word_vec_size"] == model["units"]
@@ -85,11 +87,12 @@ def test_matched_transformer_follows_our_recipe():
     assert options["keep_checkpoint"] == max(averaged, 1)
 
 
-def test_matched_noam_schedule_equals_ours_step_by_step():
+@pytest.mark.parametrize("name", TRANSFORMERS)
+def test_matched_noam_schedule_equals_ours_step_by_step(name):
     from keras_seq2seq.training.schedules import WarmupSchedule
 
-    train = RECIPES["transformer"]["train"]
-    options = onmt.matched_options(RECIPES["transformer"], steps_per_epoch=100)
+    train = RECIPES[name]["train"]
+    options = onmt.matched_options(RECIPES[name], steps_per_epoch=100)
     ours = WarmupSchedule(train["learning_rate"], train["warmup_steps"], decay="inverse_sqrt")
     warmup, size, rate = options["warmup_steps"], options["hidden_size"], options["learning_rate"]
     for step in (1, 10, warmup // 2, warmup, 2 * warmup, 10 * warmup):
@@ -105,7 +108,7 @@ def test_matched_optimizer_matches_keras_seq2seq_defaults():
 
     adam = keras.optimizers.Adam()
     defaults = TrainConfig()
-    for name in ("rnn", "transformer"):
+    for name in RECIPES:
         options = onmt.matched_options(RECIPES[name], steps_per_epoch=10)
         assert options["optim"] == "adam"
         assert (options["adam_beta1"], options["adam_beta2"]) == (adam.beta_1, adam.beta_2)
@@ -132,7 +135,7 @@ def test_matched_refuses_what_it_cannot_map():
 
 def test_dry_run_writes_and_prints_the_configurations(split, capsys):
     spm = split.parent / "spm.model"
-    for model in ("rnn", "transformer"):
+    for model in RECIPES:
         assert onmt.main(["--split", str(split), "--spm", str(spm), "--model", model,
                           "--dry-run"]) == 0  # fmt: skip
         work = split.parent / f"opennmt-{model}-matched"
@@ -174,3 +177,19 @@ def test_scored_checkpoint_averages_the_last_ones(tmp_path):
     arguments = (tmp_path / "average_args").read_text().split()
     assert arguments == ["-models", *(str(work / f"model_step_{s}.pt") for s in (200, 300, 1000)),
                          "-output", str(averaged)]  # fmt: skip
+
+
+def test_budget_recipes_average_their_last_epochs_on_both_sides():
+    for name, keep in (("transformer-30min", 2), ("transformer-2h", 5)):
+        assert RECIPES[name]["train"]["keep_checkpoints"] == keep
+        options = onmt.matched_options(RECIPES[name], steps_per_epoch=100)
+        assert options["average_last"] == options["keep_checkpoint"] == keep
+    assert RECIPES["transformer-30min"]["train"]["warmup_steps"] < 4000
+
+
+def test_defaults_row_follows_the_recipes_architecture(split):
+    spm = split.parent / "spm.model"
+    onmt.main(["--split", str(split), "--spm", str(spm), "--model", "transformer-30min",
+               "--config", "defaults", "--dry-run"])  # fmt: skip
+    config = json.loads((split.parent / "opennmt-transformer-30min" / "config.yaml").read_text())
+    assert config["encoder_type"] == "transformer" and config["warmup_steps"] == 4000

@@ -2,7 +2,8 @@
 
     python benchmarks/peers/opennmt.py --split runs/translation-ddtp_en_de-transformer/split
         --spm runs/translation-ddtp_en_de-transformer/run/source_spm.model
-        --model rnn|transformer --config matched|defaults --time-budget 30 --onmt /tmp/onmt/bin
+        --model rnn|transformer|transformer-30min|transformer-2h --config matched|defaults
+        --time-budget 30 --onmt /tmp/onmt/bin
         [--block-ngram-repeat 3] [--translate-only] [--dry-run]
 
 Benchmark-only: OpenNMT-py lives in its own virtual environment with the torch it requires
@@ -204,8 +205,9 @@ def write_config(work: Path, split: Path, spm: Path, model: str, config: str = "
         recipe = our_recipes()[model]
         options = matched_options(recipe, steps_per_epoch(split, recipe["train"]["batch_size"]))
     else:
+        transformer = our_recipes()[model]["model"]["architecture"] == "transformer"
         options = {"save_checkpoint_steps": 100, "keep_checkpoint": 3, "valid_steps": 2000,
-                   **(DEFAULTS_TRANSFORMER if model == "transformer" else {})}  # fmt: skip
+                   **(DEFAULTS_TRANSFORMER if transformer else {})}  # fmt: skip
     average = options.pop("average_last", 0)
     full = {
         "save_data": str(work / "data"),
@@ -354,7 +356,12 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", required=True, type=Path)
     parser.add_argument("--spm", required=True, type=Path, help="our SentencePiece model")
-    parser.add_argument("--model", choices=("rnn", "transformer"), default="rnn")
+    parser.add_argument(
+        "--model",
+        choices=sorted(our_recipes()),
+        default="rnn",
+        help="our recipe (RECIPES of benchmarks/translation.py) to match",
+    )
     parser.add_argument(
         "--config",
         choices=("matched", "defaults"),
