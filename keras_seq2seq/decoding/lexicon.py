@@ -132,7 +132,8 @@ class Lexicon(tf.Module):
         if self._entries is None:  # a lexicon read from a canonical file: `path` is set
             with Path(self.path).open(encoding="utf-8", newline="\n") as lines:
                 self._entries = tuple(
-                    tuple(line.rstrip("\n").split("\t")) for line in lines  # type: ignore[misc]
+                    tuple(line.rstrip("\n").split("\t"))
+                    for line in lines  # type: ignore[misc]
                 )
         return self._entries
 
