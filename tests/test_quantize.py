@@ -140,6 +140,28 @@ def test_transformer_keeps_attention_projections_float32():
             assert {weight.dtype for weight in layer.weights} == {"float32"}
 
 
+def test_quantized_transformer_steps_like_its_training_model():
+    """The decoder's step runs the int8 feed-forward layers as the training model does."""
+    from keras_seq2seq.models.protocol import SourceBatch
+
+    config = ModelConfig(30, 30, architecture="transformer", units=16, heads=2, num_layers=2)
+    model = build_model(config)
+    rng = np.random.RandomState(0)
+    source = rng.randint(4, 30, size=(3, 7)).astype("int32")
+    target = rng.randint(4, 30, size=(3, 5)).astype("int32")
+    target[:, 0] = 2
+    float_log_probs = tf.nn.log_softmax(model.training([source, target])).numpy()
+    quantize_for_export(model)
+    expected = tf.nn.log_softmax(model.training([source, target])).numpy()
+    assert np.abs(expected - float_log_probs).max() > 1e-6  # int8 changed the arithmetic
+    state, context = model.encode(SourceBatch(tf.constant(source), 8))
+    for t in range(target.shape[1]):
+        log_probs, state, _, _ = model.step(
+            tf.constant(target[:, t]), state, context, tf.constant(t)
+        )
+        np.testing.assert_allclose(log_probs.numpy(), expected[:, t], atol=1e-4)
+
+
 @pytest.mark.slow
 def test_cli_exports_int8(tiny_run, tmp_path, capsys):
     base = tmp_path / "saved" / "tiny"

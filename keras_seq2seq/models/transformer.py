@@ -287,14 +287,6 @@ def _attend(query, keys, values, mask, weights: dict):
     return tf.matmul(flat, weights["output_kernel"]) + weights["output_bias"], attention
 
 
-def _dense_2d(dense: layers.Dense, x: tf.Tensor) -> tf.Tensor:
-    """A `Dense` layer on `[N, D]` as one matmul, its activation included."""
-    out = tf.matmul(x, ops.cast(dense.kernel, x.dtype))
-    if dense.bias is not None:
-        out = out + ops.cast(dense.bias, x.dtype)
-    return dense.activation(out)
-
-
 @register_architecture("transformer")
 class TransformerSeq2Seq(Architecture):
     """Transformer encoder–decoder (Vaswani et al. 2017) with pre-layer-norm blocks.
@@ -410,9 +402,8 @@ class TransformerSeq2Seq(Architecture):
                                            source_mask, weights)  # fmt: skip
             y = y + cross_out
             h = layer(f"decoder_{i}_ffn_norm")(y)
-            y = y + _dense_2d(
-                layer(f"decoder_{i}_ffn_out"), _dense_2d(layer(f"decoder_{i}_ffn_in"), h)
-            )
+            # `Dense` on `[N, D]` is one matmul (an int8-quantized one quantizes its input).
+            y = y + layer(f"decoder_{i}_ffn_out")(layer(f"decoder_{i}_ffn_in")(h))
         y = layer("decoder_norm")(y)
         # The last layer's cross-attention, averaged over heads: [N, S].
         attention_weights = tf.reduce_mean(tf.cast(attention, tf.float32), axis=1)[:, 0]
@@ -433,4 +424,4 @@ class TransformerSeq2Seq(Architecture):
         if isinstance(projection, ReversibleEmbedding):
             kernel = ops.cast(projection.embeddings, y.dtype)
             return tf.cast(tf.matmul(y, kernel, transpose_b=True), tf.float32)
-        return tf.cast(_dense_2d(projection, y), tf.float32)
+        return tf.cast(projection(y), tf.float32)
