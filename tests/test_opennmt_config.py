@@ -84,7 +84,7 @@ def test_matched_transformer_follows_our_recipe(name):
     assert options["label_smoothing"] == train["label_smoothing"]
     averaged = train.get("keep_checkpoints", 0)
     assert options["average_last"] == averaged
-    assert options["keep_checkpoint"] == max(averaged, 1)
+    assert options["keep_checkpoint"] == max(averaged, 1) + 1
 
 
 @pytest.mark.parametrize("name", TRANSFORMERS)
@@ -183,7 +183,7 @@ def test_budget_recipes_average_their_last_epochs_on_both_sides():
     for name, keep in (("transformer-30min", 2), ("transformer-2h", 3)):
         assert RECIPES[name]["train"]["keep_checkpoints"] == keep
         options = onmt.matched_options(RECIPES[name], steps_per_epoch=100)
-        assert options["average_last"] == options["keep_checkpoint"] == keep
+        assert options["average_last"] == options["keep_checkpoint"] - 1 == keep
     assert RECIPES["transformer-30min"]["train"]["warmup_steps"] < 4000
 
 
@@ -193,3 +193,19 @@ def test_defaults_row_follows_the_recipes_architecture(split):
                "--config", "defaults", "--dry-run"])  # fmt: skip
     config = json.loads((split.parent / "opennmt-transformer-30min" / "config.yaml").read_text())
     assert config["encoder_type"] == "transformer" and config["warmup_steps"] == 4000
+
+
+def test_scored_checkpoint_is_the_last_one_saved_within_the_budget(tmp_path):
+    import os
+
+    for step, mtime in ((100, 1_000.0), (200, 2_000.0), (300, 3_500.0)):
+        path = tmp_path / f"model_step_{step}.pt"
+        path.write_bytes(b"")
+        os.utime(path, (mtime, mtime))
+    (tmp_path / "average.json").write_text(json.dumps({"average_last": 0}))
+    assert onmt.scored_checkpoint(tmp_path, Path("/no/onmt")).name == "model_step_300.pt"
+    (tmp_path / "deadline.json").write_text(json.dumps({"deadline": 3_000.0}))
+    assert onmt.scored_checkpoint(tmp_path, Path("/no/onmt")).name == "model_step_200.pt"
+    (tmp_path / "deadline.json").write_text(json.dumps({"deadline": 500.0}))
+    with pytest.raises(RuntimeError, match="within the budget"):
+        onmt.scored_checkpoint(tmp_path, Path("/no/onmt"))

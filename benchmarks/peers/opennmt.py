@@ -183,7 +183,9 @@ def matched_options(recipe: dict, steps_per_epoch: int) -> dict:
         "label_smoothing": train.get("label_smoothing", 0.0),
         "batch_type": "sents", "batch_size": train["batch_size"], "normalization": "tokens",
         "save_checkpoint_steps": steps_per_epoch, "valid_steps": steps_per_epoch,
-        "keep_checkpoint": max(average, 1),
+        # One more than is scored: a checkpoint saved while training is being stopped, past
+        # the budget, must not push out the last one saved within it (`scored_checkpoint`).
+        "keep_checkpoint": max(average, 1) + 1,
         "early_stopping": train.get("patience", TRAIN_DEFAULTS["patience"]),
         "average_last": average,
     }  # fmt: skip
@@ -240,21 +242,27 @@ def write_config(work: Path, split: Path, spm: Path, model: str, config: str = "
 
 
 def run(command: list[str], log: Path, timeout: float | None = None) -> float:
-    """Runs a command (SIGINT at `timeout` seconds); returns its wall-clock seconds."""
+    """Runs a command; returns its wall-clock seconds.
+
+    With `timeout`, the command is interrupted then: SIGINT, and SIGKILL if it still runs
+    two minutes later (`onmt_train` 3.5.1 trains on through a SIGINT). A command stopped
+    that way has not failed.
+    """
     started = time.perf_counter()
+    stopped = False
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            stopped = True
             process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 process.kill()
-    if process.returncode not in (0, -signal.SIGINT, 130, 1) or (
-        timeout is None and process.returncode != 0
-    ):
+                process.wait()
+    if process.returncode != 0 and not stopped:
         raise RuntimeError(f"{command[0]} failed ({process.returncode}); see {log}")
     return time.perf_counter() - started
 
@@ -267,10 +275,18 @@ def checkpoints(work: Path) -> list[Path]:
 
 
 def scored_checkpoint(work: Path, onmt: Path) -> Path:
-    """The last checkpoint, or the average of the last `average_last` (`work/average.json`)."""
+    """The last checkpoint, or the average of the last `average_last` (`work/average.json`).
+
+    Only checkpoints written before the budget's end (`work/deadline.json`, written by
+    `train`) count: `onmt_train` may save one more while it is being stopped.
+    """
     saved = checkpoints(work)
+    deadline = work / "deadline.json"
+    if deadline.is_file():
+        end = json.loads(deadline.read_text())["deadline"]
+        saved = [path for path in saved if path.stat().st_mtime <= end]
     if not saved:
-        raise RuntimeError(f"OpenNMT-py saved no checkpoint in {work} (budget too short?)")
+        raise RuntimeError(f"OpenNMT-py saved no checkpoint in {work} within the budget")
     record = work / "average.json"
     average = json.loads(record.read_text())["average_last"] if record.is_file() else 0
     if average <= 1:
@@ -306,6 +322,8 @@ def train(work: Path, args) -> float:
     config = write_config(work, args.split.resolve(), args.spm.resolve(), args.model, args.config)
     vocabulary, training = train_commands(args.onmt, config)
     run(vocabulary, work / "vocab.log")
+    deadline = time.time() + 60 * args.time_budget
+    (work / "deadline.json").write_text(json.dumps({"deadline": deadline}) + "\n")
     return run(training, work / "train.log", timeout=60 * args.time_budget)
 
 
@@ -338,8 +356,9 @@ def score(work: Path, checkpoint: Path, predictions: Path, args, seconds: tuple)
     references = [[r] for r in (args.split / "test.tgt").read_text("utf-8").splitlines()]
     scores = {**score_texts(hypotheses, references, ["bleu", "chrf"]),
               **names_exact(sources, hypotheses, references)}  # fmt: skip
+    trained = "time not recorded" if train_seconds is None else f"{train_seconds / 60:.1f} min"
     print(f"| OpenNMT-py 3.5.1 {args.model}, {args.config} ({checkpoint.name}, "
-          f"{train_seconds / 60:.1f} min" + (f", block {blocking}-grams" if blocking else "")
+          f"{trained}" + (f", block {blocking}-grams" if blocking else "")
           + f") | {scores['bleu']:.1f} | {scores['chrf']:.1f} | {scores['names_exact']:.1f} "
           f"| {len(hypotheses) / translate_seconds:.1f} |")  # fmt: skip
     print(scores["bleu_signature"])
@@ -405,10 +424,12 @@ def main(argv=None) -> int:
     if args.dry_run:
         return dry_run(work, args)
     if args.translate_only:
-        earlier = work / "scores.json"
-        if not earlier.is_file():
-            parser.error(f"--translate-only needs an earlier run's {earlier}; run without it")
-        train_seconds = json.loads(earlier.read_text())["train_seconds"]
+        if not checkpoints(work):
+            parser.error(f"--translate-only needs an earlier run's checkpoints in {work}")
+        earlier = work / "scores.json"  # None: the training time was not recorded
+        train_seconds = (
+            json.loads(earlier.read_text())["train_seconds"] if earlier.is_file() else None
+        )
     else:
         train_seconds = train(work, args)
     checkpoint = scored_checkpoint(work, args.onmt)
