@@ -209,3 +209,20 @@ def test_scored_checkpoint_is_the_last_one_saved_within_the_budget(tmp_path):
     (tmp_path / "deadline.json").write_text(json.dumps({"deadline": 500.0}))
     with pytest.raises(RuntimeError, match="within the budget"):
         onmt.scored_checkpoint(tmp_path, Path("/no/onmt"))
+
+
+def test_run_stops_the_whole_process_group_at_the_timeout(tmp_path):
+    import time
+
+    marker = tmp_path / "child.pid"
+    script = f"sleep 60 & echo $! > {marker}; wait"
+    started = time.perf_counter()
+    onmt.run(["sh", "-c", script], tmp_path / "log", timeout=1)  # stopped: not a failure
+    assert time.perf_counter() - started < 30
+    child = marker.read_text().strip()
+    time.sleep(0.5)
+    stat = Path(f"/proc/{child}/stat")
+    state = stat.read_text().rsplit(")", 1)[1].split()[0] if stat.exists() else "gone"
+    assert state in ("gone", "Z")  # the background child was killed too (a zombie is dead)
+    with pytest.raises(RuntimeError, match="failed"):
+        onmt.run(["sh", "-c", "exit 3"], tmp_path / "log")

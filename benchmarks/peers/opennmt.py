@@ -46,9 +46,11 @@ split but not OpenNMT-py. Prints one table row.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
+import os
 import re
 import signal
 import subprocess
@@ -245,23 +247,27 @@ def run(command: list[str], log: Path, timeout: float | None = None) -> float:
     """Runs a command; returns its wall-clock seconds.
 
     With `timeout`, the command is interrupted then: SIGINT, and SIGKILL if it still runs
-    two minutes later (`onmt_train` 3.5.1 trains on through a SIGINT). A command stopped
-    that way has not failed.
+    two minutes later (`onmt_train` 3.5.1 trains on through a SIGINT), each sent to its whole
+    process group, so no data-loading worker outlives it. A command stopped that way has not
+    failed.
     """
     started = time.perf_counter()
     stopped = False
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             stopped = True
-            process.send_signal(signal.SIGINT)
-            try:
+            os.killpg(process.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            # What is left of the group: the command, or workers that outlived it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     if process.returncode != 0 and not stopped:
         raise RuntimeError(f"{command[0]} failed ({process.returncode}); see {log}")
     return time.perf_counter() - started
