@@ -18,15 +18,9 @@ Decoding reuses the training model's layers through their public parts
   (`keras_seq2seq.decoding.common.relaxed_shape`); every other loop shape stays fixed. A
   cache preallocated to `max_length` and written with a scatter was measured 2.2x slower in
   beam search: every step copied and reordered the whole buffer (README *Decoding speed*).
-- the step runs on 2-D `[N, D]` activations, each projection one matmul on the layers' own
-  weights: `encode` lays every decoder layer's attention kernels out once per call as 2-D
-  matrices (`_fused_weights`, context entries named `FUSED…` that `expand` does not tile):
-  the self-attention's query, key and value side by side (one `[N, D] x [D, 3 * H * K]`
-  product a step instead of three), the query scaled by `1 / sqrt(key_dim)` in the kernel.
-  A step's keys, values and query become heads-first `[N, H, 1, K]` by a reshape, and the
-  attention output `[N, H * K]` by a reshape; no transposes. Called on a one-token
-  `[N, 1, D]` input, `EinsumDense` lowers to a batched matmul of `N` single rows, which was
-  measured 1.7x slower in beam search.
+- the step's attention projections run as 2-D matmuls on the layers' own kernels
+  (`_project`): called on a one-token `[N, 1, D]` input, `EinsumDense` lowers to a batched
+  matmul of `N` single rows, which was measured 1.7x slower in beam search.
 
 Options (`ModelConfig.options`): `heads`, `ffn_dim` (default `4 * units`), `tie_embeddings`
 (one embedding matrix for the source, the target and the output projection; the two
@@ -203,60 +197,35 @@ def _logits(made, y):
     return projection(y)
 
 
-FUSED = "fused_"  # context entries holding weights, not rows: `expand` leaves them as they are
+def _project(x: tf.Tensor, dense: layers.EinsumDense, heads_in: bool = False) -> tf.Tensor:
+    """`x` through one of `MultiHeadAttention`'s `EinsumDense` projections as one 2-D matmul.
 
-
-def _kernel_2d(dense: layers.EinsumDense, dtype, heads_in: bool = False) -> tf.Tensor:
-    """A `MultiHeadAttention` projection's kernel as 2-D: `[D, H * K]` (or `[H * K, D]`)."""
-    kernel = ops.cast(dense.kernel, dtype)
-    if heads_in:  # the output projection's [H, K, D]
-        return tf.reshape(kernel, [kernel.shape[0] * kernel.shape[1], kernel.shape[2]])
-    return tf.reshape(kernel, [kernel.shape[0], kernel.shape[1] * kernel.shape[2]])
-
-
-def _bias_1d(dense: layers.EinsumDense, dtype, columns: int) -> tf.Tensor:
-    if dense.bias is None:
-        return tf.zeros([columns], dtype)
-    return tf.reshape(ops.cast(dense.bias, dtype), [-1])
-
-
-def _fused_weights(attention: layers.MultiHeadAttention, dtype, self_attention: bool) -> dict:
-    """One layer's decoding-step projections as 2-D matrices, made once per decoding call.
-
-    Self-attention: the query, key and value kernels side by side, `[D, 3 * H * K]` (one
-    matmul a step instead of three), the query's columns and bias multiplied by the
-    attention's `1 / sqrt(key_dim)` (exact for a power-of-two `key_dim`, as the usual 64, 32
-    or 16). Cross-attention: the scaled query kernel alone (its keys and values are the
-    encoder's, projected once in `encode`). Both: the output projection `[H * K, D]`.
+    The same arithmetic as calling the layer (its kernel and bias, in `x`'s dtype), as one
+    `[N * T, D] x [D, H * K]` product instead of the layer's batched matmul.
 
     Args:
-        attention: the layer.
-        dtype: the compute dtype.
-        self_attention: bool. Fuse the keys and values in as well.
+        x: `[N, T, D]` (a query, key or value projection) or `[N, T, H, K]` (`heads_in`, the
+            output projection).
+        dense: the layer (`query_dense`, `key_dense`, `value_dense` or `output_dense`).
+        heads_in: bool. `x` has heads (the output projection). Defaults to `False`.
 
     Returns:
-        dict with `"kernel"`, `"bias"`, `"output_kernel"`, `"output_bias"`.
+        `[N, T, H, K]`, or `[N, T, D]` when `heads_in`.
     """
-    scale = tf.cast(1.0 / math.sqrt(attention.key_dim), dtype)
-    width = attention.num_heads * attention.key_dim
-    dense = [attention.query_dense]
-    if self_attention:
-        dense += [attention.key_dense, attention.value_dense]
-    kernels = [_kernel_2d(d, dtype) for d in dense]
-    biases = [_bias_1d(d, dtype, width) for d in dense]
-    kernels[0], biases[0] = kernels[0] * scale, biases[0] * scale
-    units = attention.output_dense.kernel.shape[-1]
-    return {
-        "kernel": tf.concat(kernels, axis=1) if len(kernels) > 1 else kernels[0],
-        "bias": tf.concat(biases, axis=0) if len(biases) > 1 else biases[0],
-        "output_kernel": _kernel_2d(attention.output_dense, dtype, heads_in=True),
-        "output_bias": _bias_1d(attention.output_dense, dtype, units),
-    }
-
-
-def _split_heads(flat: tf.Tensor, heads: int) -> tf.Tensor:
-    """`[N, H * K]` (one step's projection) -> `[N, H, 1, K]`: a reshape, no transpose."""
-    return tf.reshape(flat, [tf.shape(flat)[0], heads, 1, -1])
+    kernel = ops.cast(dense.kernel, x.dtype)
+    shape = tf.shape(x)
+    if heads_in:
+        flat = tf.reshape(x, [-1, kernel.shape[0] * kernel.shape[1]])
+        kernel = tf.reshape(kernel, [-1, kernel.shape[-1]])
+        out_shape = [shape[0], shape[1], kernel.shape[-1]]
+    else:
+        flat = tf.reshape(x, [-1, kernel.shape[0]])
+        out_shape = [shape[0], shape[1], kernel.shape[1], kernel.shape[2]]
+        kernel = tf.reshape(kernel, [kernel.shape[0], -1])
+    projected = tf.matmul(flat, kernel)
+    if dense.bias is not None:
+        projected = projected + tf.reshape(ops.cast(dense.bias, x.dtype), [-1])
+    return tf.reshape(projected, out_shape)
 
 
 def _heads_first(projected: tf.Tensor) -> tf.Tensor:
@@ -264,27 +233,32 @@ def _heads_first(projected: tf.Tensor) -> tf.Tensor:
     return tf.transpose(projected, [0, 2, 1, 3])
 
 
-def _attend(query, keys, values, mask, weights: dict):
+def _attend(query, keys, values, mask, attention: layers.MultiHeadAttention):
     """Scaled dot-product attention of one decoding step, heads first.
 
     Args:
-        query: `[N, H, 1, K]`, this step's query, already scaled by `1 / sqrt(K)`.
+        query: `[N, 1, H, K]`, the layer's query projection of this step.
         keys, values: `[N, H, S, K]` (heads first, so the two matmuls need no transpose of
             the cache or the encoder memory).
         mask: bool, broadcastable to `[N, H, 1, S]`: the positions that may be attended; or
             None (all of them: the self-attention cache holds only this row's past).
-        weights: the layer's `_fused_weights` (for the output projection).
+        attention: the `MultiHeadAttention` layer whose output projection applies.
 
     Returns:
-        (output `[N, units]` through the layer's output projection, weights `[N, H, 1, S]`).
+        (output `[N, 1, units]` through the layer's output projection, weights `[N, H, 1, S]`).
     """
+    query = _heads_first(query) * ops.cast(1.0 / math.sqrt(attention.key_dim), query.dtype)
     scores = tf.matmul(query, keys, transpose_b=True)
     if mask is not None:
         scores = tf.where(mask, scores, tf.cast(-1e9, scores.dtype))
-    attention = tf.nn.softmax(scores, axis=-1)
-    combined = tf.matmul(attention, values)  # [N, H, 1, K]: heads then K, as [N, H * K]
-    flat = tf.reshape(combined, [tf.shape(combined)[0], -1])
-    return tf.matmul(flat, weights["output_kernel"]) + weights["output_bias"], attention
+    weights = tf.nn.softmax(scores, axis=-1)
+    combined = tf.transpose(tf.matmul(weights, values), [0, 2, 1, 3])
+    return _project(combined, attention.output_dense, heads_in=True), weights
+
+
+def _append_cache(cache: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
+    """The cache `[N, H, T, K]` with this step's `new` `[N, 1, H, K]` appended: `[N, H, T+1, K]`."""
+    return tf.concat([cache, _heads_first(new)], axis=2)
 
 
 @register_architecture("transformer")
@@ -345,83 +319,60 @@ class TransformerSeq2Seq(Architecture):
         memory = _encoder(self.config, self._layers, source_ids, source_mask)
         context: dict[str, Any] = {"source_mask": source_mask}
         context.update(zip(self.head.extra_names, extras, strict=True))
-        dtype = memory.dtype
         for i in range(self.config.num_layers):
             attention = self._layer(f"decoder_{i}_cross_attention")
             context[f"keys_{i}"] = _heads_first(attention.key_dense(memory))
             context[f"values_{i}"] = _heads_first(attention.value_dense(memory))
-            for kind in ("self", "cross"):
-                context[f"{FUSED}{kind}_{i}"] = _fused_weights(
-                    self._layer(f"decoder_{i}_{kind}_attention"), dtype, kind == "self"
-                )
         # The cache grows with the output: `batch.max_length` is not needed.
         batch = tf.shape(source_ids)[0]
         heads, key_dim = self.options.heads, self.config.units // self.options.heads
+        dtype = memory.dtype
         state = {}
         for i in range(self.config.num_layers):
             for kind in ("keys", "values"):
                 state[f"{kind}_{i}"] = tf.zeros([batch, heads, 0, key_dim], dtype)
         return state, context
 
-    def expand(self, state, context, width):
-        """As `Decodable.expand`; the context's weights (`FUSED` entries) are not rows."""
-        weights = {k: v for k, v in context.items() if k.startswith(FUSED)} if context else {}
-        rows = {k: v for k, v in context.items() if k not in weights} if context else context
-        state, rows = super().expand(state, rows, width)
-        return state, ({**rows, **weights} if rows is not None else None)
-
-    def _self_attention(self, i: int, y: tf.Tensor, state: dict, context: dict, new_state: dict):
-        """One layer's self-attention block on `[N, D]`; appends its keys and values."""
-        heads = self.options.heads
-        weights = context[f"{FUSED}self_{i}"]
-        h = self._layer(f"decoder_{i}_self_norm")(y)
-        query, keys, values = tf.split(tf.matmul(h, weights["kernel"]) + weights["bias"], 3, -1)
-        for kind, new in (("keys", keys), ("values", values)):
-            new_state[f"{kind}_{i}"] = tf.concat(
-                [state[f"{kind}_{i}"], _split_heads(new, heads)], axis=2
-            )
-        out, _ = _attend(_split_heads(query, heads), new_state[f"keys_{i}"],
-                         new_state[f"values_{i}"], None, weights)  # fmt: skip
-        return y + out
-
     def step(self, tokens, state, context, time) -> StepOutput:
-        """One token for every row, on 2-D `[N, D]` activations (one matmul a projection)."""
         layer = self._layer
         tokens = self.head.step_tokens(tokens)
         embedded = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
-        y = embedded[:, 0]
+        y = embedded
         source_mask = context["source_mask"][:, tf.newaxis, tf.newaxis]  # [N, 1, 1, S]
-        heads = self.options.heads
-        new_state, attention = {}, None
+        new_state, weights = {}, None
         for i in range(self.config.num_layers):
-            y = self._self_attention(i, y, state, context, new_state)
-            weights = context[f"{FUSED}cross_{i}"]
+            attention = layer(f"decoder_{i}_self_attention")
+            h = layer(f"decoder_{i}_self_norm")(y)
+            for kind, dense in (("keys", attention.key_dense), ("values", attention.value_dense)):
+                new_state[f"{kind}_{i}"] = _append_cache(state[f"{kind}_{i}"], _project(h, dense))
+            out, _ = _attend(
+                _project(h, attention.query_dense),
+                new_state[f"keys_{i}"],
+                new_state[f"values_{i}"],
+                None,
+                attention,
+            )
+            y = y + out
+            cross = layer(f"decoder_{i}_cross_attention")
             h = layer(f"decoder_{i}_cross_norm")(y)
-            query = _split_heads(tf.matmul(h, weights["kernel"]) + weights["bias"], heads)
-            cross_out, attention = _attend(query, context[f"keys_{i}"], context[f"values_{i}"],
-                                           source_mask, weights)  # fmt: skip
+            cross_out, weights = _attend(
+                _project(h, cross.query_dense),
+                context[f"keys_{i}"],
+                context[f"values_{i}"],
+                source_mask,
+                cross,
+            )
             y = y + cross_out
             h = layer(f"decoder_{i}_ffn_norm")(y)
-            # `Dense` on `[N, D]` is one matmul (an int8-quantized one quantizes its input).
             y = y + layer(f"decoder_{i}_ffn_out")(layer(f"decoder_{i}_ffn_in")(h))
         y = layer("decoder_norm")(y)
-        # The last layer's cross-attention, averaged over heads: [N, S].
-        attention_weights = tf.reduce_mean(tf.cast(attention, tf.float32), axis=1)[:, 0]
-        outputs = self._step_logits(y)
+        # The last layer's cross-attention, averaged over heads: [N, 1, S].
+        attention_weights = tf.reduce_mean(tf.cast(weights, tf.float32), axis=1)
+        outputs = _logits(self._layers, y)
         if self.head.reads_decoder:
-            extras = [context[name] for name in self.head.extra_names]
-            features = [t[:, tf.newaxis] for t in (y, cross_out)] + [embedded]
             target_mask = tf.ones_like(tokens[:, tf.newaxis], tf.bool)
-            outputs = self.head.apply(self._layer, outputs[:, tf.newaxis],
-                                      attention_weights[:, tf.newaxis], features, extras,
-                                      target_mask)[:, 0]  # fmt: skip
-        log_probs = self.head.log_probs(outputs)
-        return StepOutput(log_probs, new_state, attention_weights, y)
-
-    def _step_logits(self, y: tf.Tensor) -> tf.Tensor:
-        """float32 logits `[N, V]` of `[N, D]` (a tied projection: no transposed copy)."""
-        projection = self._layers["output_projection"]
-        if isinstance(projection, ReversibleEmbedding):
-            kernel = ops.cast(projection.embeddings, y.dtype)
-            return tf.cast(tf.matmul(y, kernel, transpose_b=True), tf.float32)
-        return tf.cast(projection(y), tf.float32)
+            extras = [context[name] for name in self.head.extra_names]
+            outputs = self.head.apply(self._layer, outputs, attention_weights,
+                                      [y, cross_out, embedded], extras, target_mask)  # fmt: skip
+        log_probs = self.head.log_probs(outputs[:, 0])
+        return StepOutput(log_probs, new_state, attention_weights[:, 0], y[:, 0])
