@@ -58,8 +58,8 @@ def transformer_train(warmup_steps: int, keep_checkpoints: int = 0) -> dict:
 # A recipe's name is `--architecture` here and `--model` in benchmarks/peers/opennmt.py.
 # "transformer" warms up over 4,000 steps (Vaswani et al.'s schedule), more than a 2-core CPU
 # trains in 30 minutes. The budget recipes end their warmup inside their budget, at about a
-# fifth of the steps it buys on the AVX2 machine of docs/translation.md (about 1.9 s a step
-# of 64 pairs: ~950 steps in 30 minutes, ~3,800 in 2 hours), and average their last epochs.
+# fifth of the steps it buys on the AVX2 machine of docs/translation.md (2.1 s a step of 64
+# pairs measured: ~850 steps in 30 minutes, ~3,400 in 2 hours), and average their last epochs.
 RECIPES = {
     "transformer": {"model": TRANSFORMER_MODEL, "train": transformer_train(4000)},
     "transformer-30min": {"model": TRANSFORMER_MODEL, "train": transformer_train(200, 2)},
