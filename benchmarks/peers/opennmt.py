@@ -243,20 +243,26 @@ def write_config(work: Path, split: Path, spm: Path, model: str, config: str = "
     return path
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(command: list[str], log: Path, timeout: float | None = None) -> float:
     """Runs a command; returns its wall-clock seconds.
 
     With `timeout`, the command is interrupted then: SIGINT, and SIGKILL if it still runs
-    two minutes later (`onmt_train` 3.5.1 trains on through a SIGINT), each sent to its whole
-    process group, so no data-loading worker outlives it. A command stopped that way has not
-    failed.
+    two minutes later, each sent to its whole process group, so no data-loading worker
+    outlives it. A command stopped that way has not failed. The command starts with SIGINT's
+    default action: a script started in the background of a non-interactive shell inherits
+    SIGINT ignored, and `onmt_train` then trains on through it.
     """
     started = time.perf_counter()
     stopped = False
     with log.open("w") as out:
         process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_default_sigint,
+        )  # fmt: skip
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
