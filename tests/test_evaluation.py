@@ -299,7 +299,7 @@ def test_train_with_decoded_metrics_pairs(tmp_path):
         assert key in seen  # user callbacks run after it too
 
 
-def test_time_budget_stops_after_the_last_epoch_that_fits(monkeypatch):
+def test_time_budget_stops_after_the_last_whole_epoch_that_fits(monkeypatch):
     import numpy as np
 
     from keras_seq2seq.training import callbacks as callbacks_module
@@ -315,17 +315,56 @@ def test_time_budget_stops_after_the_last_epoch_that_fits(monkeypatch):
     inputs = keras.Input((2,))
     model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
     model.compile(optimizer="sgd", loss="mse")
-    budget = TimeBudget(35 / 60)  # 35 s: three 10 s epochs fit, a fourth would end at 40 s
+    budget = TimeBudget(35 / 60, whole_epochs=True)  # three 10 s epochs fit, a fourth not
     history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=10, verbose=0,
                         callbacks=[TenSecondEpochs(), budget])  # fmt: skip
     assert len(history.history["loss"]) == 3 and budget.stopped_epoch == 2
     # A resumed run (starting at epoch 20) gets the whole budget and times only its own epochs.
-    resumed = TimeBudget(35 / 60)
+    resumed = TimeBudget(35 / 60, whole_epochs=True)
     history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=40, initial_epoch=20,
                         verbose=0, callbacks=[TenSecondEpochs(), resumed])  # fmt: skip
     assert len(history.history["loss"]) == 3 and resumed.stopped_epoch == 22
     with pytest.raises(ValueError, match=r"`minutes` must be a positive number"):
         TimeBudget(0)
+
+
+def test_time_budget_cuts_the_last_epoch_short_and_still_validates_it(monkeypatch):
+    import numpy as np
+
+    from keras_seq2seq.training import callbacks as callbacks_module
+    from keras_seq2seq.training.callbacks import TimeBudget
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks_module.time, "perf_counter", lambda: clock[0])
+
+    class Clock(keras.callbacks.Callback):
+        """Each batch takes 1 s; validation 3 s."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            clock[0] += 1.0
+
+        def on_test_end(self, logs=None):
+            clock[0] += 3.0
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    data = (np.ones((40, 2)), np.ones((40, 1)))  # 10 batches of 4: 13 s an epoch
+    budget = TimeBudget(35 / 60)
+    history = model.fit(*data, batch_size=4, epochs=10, verbose=0, validation_data=data,
+                        callbacks=[Clock(), budget])  # fmt: skip
+    # Epochs 0 and 1 end at 13 s and 26 s. In epoch 2 the 6th batch ends at 32 s: one more
+    # batch and the validation would end at 36 s, so training stops there, and the part-epoch
+    # is validated like the others, by 35 s.
+    assert len(history.history["val_loss"]) == 3 and budget.stopped_epoch == 2
+    assert clock[0] == 35.0 and budget.epoch_end_seconds == 3.0
+    # In the last epoch the budget still stops training, but leaves nothing to train on.
+    last = TimeBudget(35 / 60)
+    clock[0] = 0.0
+    history = model.fit(*data, batch_size=4, epochs=3, verbose=0, validation_data=data,
+                        callbacks=[Clock(), last])  # fmt: skip
+    assert len(history.history["val_loss"]) == 3 and clock[0] == 35.0
+    assert last.stopped_epoch is None
 
 
 # -- recording an evaluation in the model directory -----------------------------------------

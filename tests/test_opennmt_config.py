@@ -64,7 +64,8 @@ def test_matched_rnn_follows_our_recipe():
     assert options["batch_type"] == "sents" and options["batch_size"] == train["batch_size"]
     assert options["label_smoothing"] == train["label_smoothing"]
     assert options["early_stopping"] == train["patience"]
-    assert options["save_checkpoint_steps"] == options["valid_steps"] == 567
+    assert options["valid_steps"] == options["steps_per_epoch"] == 567
+    assert options["save_checkpoint_steps"] == 56  # a tenth of an epoch
 
 
 @pytest.mark.parametrize("name", TRANSFORMERS)
@@ -84,7 +85,7 @@ def test_matched_transformer_follows_our_recipe(name):
     assert options["label_smoothing"] == train["label_smoothing"]
     averaged = train.get("keep_checkpoints", 0)
     assert options["average_last"] == averaged
-    assert options["keep_checkpoint"] == max(averaged, 1) + 1
+    assert options["keep_checkpoint"] == 10 * max(averaged, 1) + 1
 
 
 @pytest.mark.parametrize("name", TRANSFORMERS)
@@ -144,11 +145,13 @@ def test_dry_run_writes_and_prints_the_configurations(split, capsys):
         assert json.loads(printed.split("\n", 1)[1].split("# commands")[0]) == config
         assert "onmt_train -config" in printed and "onmt_translate -model" in printed
         batch = RECIPES[model]["train"]["batch_size"]
-        assert config["save_checkpoint_steps"] == math.ceil(130 / batch)
+        assert config["valid_steps"] == math.ceil(130 / batch)
+        assert config["save_checkpoint_steps"] == max(1, math.ceil(130 / batch) // 10)
         assert config["src_subword_model"] == str(spm.resolve())
         assert config["data"]["corpus_1"]["path_src"] == str((split / "train.src").resolve())
         expected = onmt.matched_options(RECIPES[model], math.ceil(130 / batch))
         expected.pop("average_last")
+        expected.pop("steps_per_epoch")
         assert {k: config[k] for k in expected} == expected
     onmt.main(["--split", str(split), "--spm", str(spm), "--config", "defaults", "--dry-run"])
     defaults = json.loads((split.parent / "opennmt-rnn" / "config.yaml").read_text())
@@ -177,13 +180,26 @@ def test_scored_checkpoint_averages_the_last_ones(tmp_path):
     arguments = (tmp_path / "average_args").read_text().split()
     assert arguments == ["-models", *(str(work / f"model_step_{s}.pt") for s in (200, 300, 1000)),
                          "-output", str(averaged)]  # fmt: skip
+    # With the epoch recorded: the last checkpoint of each epoch, and the last one. Epochs of
+    # 100 steps, checkpoints every 30: steps 90 and 180 end epochs 1 and 2.
+    for step in (30, 60, 90, 120, 150, 180, 210, 240):
+        (work / f"model_step_{step}.pt").write_text(str(step))
+    for step in (100, 200, 300, 1000):
+        (work / f"model_step_{step}.pt").unlink()
+    record = {"average_last": 3, "steps_per_epoch": 100, "checkpoint_steps": 30}
+    (work / "average.json").write_text(json.dumps(record))
+    averaged = onmt.scored_checkpoint(work, tmp_path)
+    assert averaged.name == "model_average_3_to_240.pt"
+    arguments = (tmp_path / "average_args").read_text().split()
+    assert arguments[1:4] == [str(work / f"model_step_{s}.pt") for s in (90, 180, 240)]
 
 
 def test_budget_recipes_average_their_last_epochs_on_both_sides():
     for name, keep in (("transformer-30min", 2), ("transformer-2h", 3)):
         assert RECIPES[name]["train"]["keep_checkpoints"] == keep
         options = onmt.matched_options(RECIPES[name], steps_per_epoch=100)
-        assert options["average_last"] == options["keep_checkpoint"] - 1 == keep
+        assert options["average_last"] == keep
+        assert options["keep_checkpoint"] == 10 * keep + 1
     assert RECIPES["transformer-30min"]["train"]["warmup_steps"] < 4000
 
 

@@ -5,6 +5,7 @@ from keras_seq2seq.config import TextConfig
 from keras_seq2seq.data.pipeline import (
     TruncationWarning,
     bucket_boundaries,
+    default_num_buckets,
     encode_pairs,
     make_dataset,
     split_pairs,
@@ -64,14 +65,26 @@ def test_bucketing_reduces_padding(tokenizers):
     pairs = [("a" * rng.randint(1, 60), "x" * rng.randint(1, 60)) for _ in range(400)]
     encoded = encode_pairs(pairs, *tokenizers, max_source_length=80, max_target_length=80)
 
-    def padding(bucket):
+    def padding(bucket, num_buckets=None):
         # Unshuffled, so the count doesn't depend on the random state earlier tests left.
-        total = 0
-        for (source, _), _ in make_dataset(encoded, batch_size=16, bucket=bucket, shuffle=False):
+        total, examples = 0, 0
+        for (source, _), _ in make_dataset(encoded, batch_size=16, bucket=bucket, shuffle=False,
+                                           num_buckets=num_buckets):  # fmt: skip
             total += int((source.numpy() == PAD_ID).sum())
+            examples += len(source)
+        assert examples == len(pairs)  # nothing lost to the buckets' part-filled batches
         return total
 
-    assert padding(True) < 0.5 * padding(False)
+    assert padding(True, num_buckets=8) < 0.5 * padding(False)
+    # 400 pairs in batches of 16 make 25 batches: the default keeps 8 buckets ...
+    assert default_num_buckets(len(pairs), 16) == 8
+    assert padding(True) == padding(True, num_buckets=8)
+    # ... and more buckets pad less (the default for an epoch of 512 batches or more).
+    n = rng.randint(1, 60, size=2000)
+    pairs = [("a" * k, "x" * (k + rng.randint(0, 3))) for k in n]  # sides of similar lengths
+    encoded = encode_pairs(pairs, *tokenizers, max_source_length=80, max_target_length=80)
+    assert padding(True, num_buckets=64) < 0.5 * padding(True, num_buckets=8)
+    assert default_num_buckets(512 * 16, 16) == 64 and default_num_buckets(10**6, 16) == 64
 
 
 def test_shuffle_is_seeded(tokenizers):
@@ -102,4 +115,6 @@ def test_errors(tokenizers):
     encoded = encode_pairs(PAIRS, *tokenizers, max_source_length=5, max_target_length=5)
     with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer"):
         make_dataset(encoded, batch_size=0)
+    with pytest.raises(ValueError, match=r"`num_buckets` must be a positive integer or None"):
+        make_dataset(encoded, batch_size=2, num_buckets=0)
     assert bucket_boundaries([]) == []

@@ -88,7 +88,8 @@ def test_a_run_the_time_budget_stopped_trains_on_with_the_same_command(tmp_path,
 
     from keras_seq2seq.training import callbacks as callbacks_module
 
-    # Every epoch seems to take 40 s or more, so a 1-minute budget fits one epoch a sitting.
+    # Every reading of the clock is 40 s after the last, so a 1-minute budget stops each
+    # sitting after its first batch, and that part-epoch ends like a whole one.
     ticks = iter(range(0, 10**9, 40))
     clock = SimpleNamespace(perf_counter=lambda: float(next(ticks)))
     monkeypatch.setattr(callbacks_module, "time", clock)

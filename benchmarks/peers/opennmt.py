@@ -71,6 +71,7 @@ DEFAULTS_TRANSFORMER = {
 
 
 HERE = Path(__file__).resolve().parent
+CHECKPOINTS_PER_EPOCH = 10
 KERAS_ADAM_BETAS = (0.9, 0.999)  # keras.optimizers.Adam's defaults, which our training uses
 # fmt: off
 TRAIN_DEFAULTS = {"clipnorm": 5.0, "lr_schedule": "constant", "warmup_steps": 0,
@@ -157,7 +158,10 @@ def matched_options(recipe: dict, steps_per_epoch: int) -> dict:
         recipe: dict with `"model"` and `"train"` options, as `RECIPES` of
             `benchmarks/translation.py`.
         steps_per_epoch: int. Batches in one pass over the training split: the interval of
-            checkpoints and validations (ours happen once an epoch).
+            validations (ours happen once an epoch). Checkpoints are saved every tenth of
+            an epoch (`CHECKPOINTS_PER_EPOCH`), so the last one before the budget's end is
+            at most a tenth of an epoch old: our `TimeBudget` ends its last epoch when the
+            budget runs out, mid-epoch if need be, and counts that part-epoch.
 
     Returns:
         A dict of OpenNMT-py options (without paths).
@@ -184,10 +188,13 @@ def matched_options(recipe: dict, steps_per_epoch: int) -> dict:
         **_schedule(train, model["units"]),
         "label_smoothing": train.get("label_smoothing", 0.0),
         "batch_type": "sents", "batch_size": train["batch_size"], "normalization": "tokens",
-        "save_checkpoint_steps": steps_per_epoch, "valid_steps": steps_per_epoch,
-        # One more than is scored: a checkpoint saved while training is being stopped, past
-        # the budget, must not push out the last one saved within it (`scored_checkpoint`).
-        "keep_checkpoint": max(average, 1) + 1,
+        "save_checkpoint_steps": max(1, steps_per_epoch // CHECKPOINTS_PER_EPOCH),
+        "valid_steps": steps_per_epoch,
+        # Enough to reach back `average` epoch ends, and one more than that: a checkpoint
+        # saved while training is being stopped, past the budget, must not push out the
+        # last one saved within it (`scored_checkpoint`).
+        "keep_checkpoint": CHECKPOINTS_PER_EPOCH * max(average, 1) + 1,
+        "steps_per_epoch": steps_per_epoch,
         "early_stopping": train.get("patience", TRAIN_DEFAULTS["patience"]),
         "average_last": average,
     }  # fmt: skip
@@ -213,6 +220,7 @@ def write_config(work: Path, split: Path, spm: Path, model: str, config: str = "
         options = {"save_checkpoint_steps": 100, "keep_checkpoint": 3, "valid_steps": 2000,
                    **(DEFAULTS_TRANSFORMER if transformer else {})}  # fmt: skip
     average = options.pop("average_last", 0)
+    epoch_steps = options.pop("steps_per_epoch", None)
     full = {
         "save_data": str(work / "data"),
         "src_vocab": str(work / "vocab.txt"),
@@ -239,7 +247,9 @@ def write_config(work: Path, split: Path, spm: Path, model: str, config: str = "
     work.mkdir(parents=True, exist_ok=True)
     path = work / "config.yaml"
     path.write_text(json.dumps(full, indent=1) + "\n")
-    (work / "average.json").write_text(json.dumps({"average_last": average}) + "\n")
+    record = {"average_last": average, "steps_per_epoch": epoch_steps,
+              "checkpoint_steps": options["save_checkpoint_steps"]}  # fmt: skip
+    (work / "average.json").write_text(json.dumps(record) + "\n")
     return path
 
 
@@ -279,18 +289,24 @@ def run(command: list[str], log: Path, timeout: float | None = None) -> float:
     return time.perf_counter() - started
 
 
+def _step(path: Path) -> int:
+    return int(re.search(r"_step_(\d+)\.pt$", path.name).group(1))
+
+
 def checkpoints(work: Path) -> list[Path]:
     """The `model_step_N.pt` files of `work`, by step."""
-    steps = sorted((int(m.group(1)), p) for p in work.glob("model_step_*.pt")
-                   if (m := re.search(r"_step_(\d+)\.pt$", p.name)))  # fmt: skip
-    return [path for _, path in steps]
+    return sorted((p for p in work.glob("model_step_*.pt")
+                   if re.search(r"_step_(\d+)\.pt$", p.name)), key=_step)  # fmt: skip
 
 
 def scored_checkpoint(work: Path, onmt: Path) -> Path:
-    """The last checkpoint, or the average of the last `average_last` (`work/average.json`).
+    """The last checkpoint, or the average of the last `average_last` epochs' (`average.json`).
 
     Only checkpoints written before the budget's end (`work/deadline.json`, written by
-    `train`) count: `onmt_train` may save one more while it is being stopped.
+    `train`) count: `onmt_train` may save one more while it is being stopped. Averaged are
+    the last checkpoint of each of the last epochs (by `steps_per_epoch` and
+    `checkpoint_steps`, when `average.json` has them) and the last checkpoint, as our
+    `KeepCheckpoints` keeps the last epochs with the budget's part-epoch counted as one.
     """
     saved = checkpoints(work)
     deadline = work / "deadline.json"
@@ -300,9 +316,16 @@ def scored_checkpoint(work: Path, onmt: Path) -> Path:
     if not saved:
         raise RuntimeError(f"OpenNMT-py saved no checkpoint in {work} within the budget")
     record = work / "average.json"
-    average = json.loads(record.read_text())["average_last"] if record.is_file() else 0
+    record = json.loads(record.read_text()) if record.is_file() else {}
+    average, epoch_steps = record.get("average_last", 0), record.get("steps_per_epoch")
     if average <= 1:
         return saved[-1]
+    if epoch_steps:
+        interval = record["checkpoint_steps"]
+        epoch = lambda step: -(-step // epoch_steps)  # noqa: E731  (step 567 ends epoch 1)
+        ends = [path for path in saved[:-1]
+                if epoch(_step(path) + interval) > epoch(_step(path))]  # fmt: skip
+        saved = ends + saved[-1:]
     last = saved[-average:]
     output = work / f"model_average_{len(last)}_to_{last[-1].stem.split('_')[-1]}.pt"
     run(average_command(onmt, last, output), work / "average.log")

@@ -164,43 +164,91 @@ class DecodedMetricsCallback(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the end of the last epoch that fits in a wall-clock budget.
+    """Stops training when a wall-clock budget is spent, mid-epoch if need be.
 
-    After each epoch, training stops if the mean epoch time so far would take the next epoch
-    past the budget, so no epoch is cut off half-way (its validation and checkpoint would be
-    lost) and training ends by the budget (unless one epoch alone is longer). A resumed run
-    (`fit` starting at a later epoch) gets the whole budget again and times only its own
-    epochs.
+    After each batch, training stops if one more batch (the mean batch time so far) and the
+    epoch's end (validation and the epoch-end callbacks, as long as the last epoch's end took)
+    would not fit. Keras then validates the part-epoch and ends it like a whole one (history,
+    best-model checkpoint, epoch backup), so the budget's last minutes train instead of idling.
+    The first epoch's end has not been timed when a budget runs out inside the first epoch:
+    a budget shorter than one epoch may be passed by one validation. With `whole_epochs=True`
+    training stops only between epochs, after the last epoch that the mean epoch time says
+    fits. A resumed run (`fit` starting at a later epoch) gets the whole budget again and
+    times only its own batches and epochs.
 
     Args:
         minutes: float. The budget, counted from the start of `fit`.
+        whole_epochs: bool. Never cut an epoch short. Defaults to `False`.
+
+    Attributes:
+        stopped_epoch: int or None. The epoch in or after which the budget stopped training,
+            when epochs were left to train (a run the same command can train on); `None`
+            otherwise.
+
+    Raises:
+        ValueError: `minutes` is not a positive number.
 
     Example:
     >>> model.fit(data, epochs=100, callbacks=[TimeBudget(30)])  # doctest: +SKIP
     """
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, whole_epochs: bool = False):
         super().__init__()
         if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
             raise ValueError(f"`minutes` must be a positive number. Received: {minutes!r}")
         self.seconds = 60.0 * minutes
-        self.started = 0.0
-        self.first_epoch: int | None = None
-        self.stopped_epoch: int | None = None
+        self.whole_epochs = bool(whole_epochs)
+        self.on_train_begin()
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
-        self.first_epoch = None
-        self.stopped_epoch = None
+        self.first_epoch: int | None = None
+        self.epoch = 0
+        self.stopped_epoch: int | None = None
+        self.epoch_end_seconds = 0.0  # the last epoch's validation and epoch-end callbacks
+        self._batch_started: float | None = None
+        self._last_batch_ended: float | None = None
+        self._timed_batches, self._batch_seconds = 0, 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.first_epoch is None:
             self.first_epoch = epoch  # > 0 when `fit` resumes a run
+        elif self._last_batch_ended is not None:
+            self.epoch_end_seconds = time.perf_counter() - self._last_batch_ended
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        self._last_batch_ended = now
+        if self._batch_started is None:
+            return
+        step = now - self._batch_started
+        if self._timed_batches or self.epoch != self.first_epoch or batch > 0:
+            # The run's first batch also traces the train step: not timed.
+            self._timed_batches += 1
+            self._batch_seconds += step
+        mean = self._batch_seconds / self._timed_batches if self._timed_batches else step
+        if not self.whole_epochs and now - self.started + mean + self.epoch_end_seconds > (
+            self.seconds
+        ):
+            self._stop(self.epoch)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:
+            return
         elapsed = time.perf_counter() - self.started
-        per_epoch = elapsed / (epoch + 1 - (self.first_epoch or 0))
+        if self.whole_epochs:
+            needed = elapsed / (epoch + 1 - (self.first_epoch or 0))  # the mean epoch
+        else:
+            needed = self._batch_seconds / max(self._timed_batches, 1) + self.epoch_end_seconds
+        if elapsed + needed > self.seconds:
+            self._stop(epoch)
+
+    def _stop(self, epoch: int) -> None:
+        self.model.stop_training = True
         last = self.params is not None and epoch + 1 >= self.params.get("epochs", epoch + 2)
-        if elapsed + per_epoch > self.seconds and not last:
-            self.model.stop_training = True
+        if not last:
             self.stopped_epoch = epoch
