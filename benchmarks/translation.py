@@ -19,7 +19,8 @@
    `--split-only` stops there; an OUTPUT whose split was made otherwise is refused.
 2. Train: one SentencePiece model for both sides (`--shared-vocabulary`, unigram), learned on
    the training split only, and the translation recipe `--architecture` names (`RECIPES`
-   below), for at most `--time-budget` minutes of training (whole epochs; see `TimeBudget`).
+   below), for at most `--time-budget` minutes of training (the last epoch cut short at the
+   budget; see `TimeBudget`).
 3. Evaluate on the test pairs: BLEU and chrF (sacrebleu, with signatures), names-exact (the
    share of the sources' identifiers reproduced exactly, `keras_seq2seq.evaluation.names`)
    with beam 4 and n-gram blocking 3, and greedy; decode speed. The epoch of lowest

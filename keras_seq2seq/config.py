@@ -453,8 +453,9 @@ class TrainConfig(_JsonMixin):
             `"val_token_error_rate"`, `"val_bleu"` or `"val_chrf"`. Defaults to `"val_loss"`.
         keep_checkpoints: int >= 0. Keep the weights of the last this many epochs in
             `RUN_DIR/checkpoints/`, for `keras-seq2seq average` (0 = none). Defaults to `0`.
-        time_budget_minutes: float >= 0. Stop after the last epoch that fits in this many
-            minutes of training (`keras_seq2seq.training.callbacks.TimeBudget`; 0 = no budget).
+        time_budget_minutes: float >= 0. Stop training when this many minutes are spent,
+            mid-epoch if need be: that part-epoch is validated, checkpointed and counted like
+            a whole one (`keras_seq2seq.training.callbacks.TimeBudget`; 0 = no budget).
             The epoch backup is kept, so the same run trains on when started again. Defaults
             to `0`.
         jit_compile: bool. Compile the train step with XLA. XLA compiles once per input
@@ -564,8 +565,9 @@ class TrainConfig(_JsonMixin):
         default=0.0,
         metadata=cli_flag(
             "--time-budget",
-            "stop after the last epoch that fits in this many minutes of training; the same "
-            "command trains on from there (default: no budget)",
+            "stop training when this many minutes are spent, mid-epoch if need be (that "
+            "part-epoch is validated and kept like a whole one); the same command trains on "
+            "from there (default: no budget)",
             type=positive_float,
             metavar="MINUTES",
             show_default=False,

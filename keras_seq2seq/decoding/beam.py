@@ -19,6 +19,7 @@ from keras_seq2seq.decoding.common import (
 )
 from keras_seq2seq.decoding.constraints import coverage_penalty as _coverage_penalty
 from keras_seq2seq.decoding.loop import LogProbsFn, Selection, search_loop
+from keras_seq2seq.decoding.shrinking import can_shrink, shrinking_loop
 
 
 class BeamResult(NamedTuple):
@@ -163,7 +164,7 @@ def _first_beam_only(batch_size: tf.Tensor, beam_width: Any) -> tf.Tensor:
     return tf.tile(first, [batch_size, 1])
 
 
-def _coverage(v: dict[str, Any], batch_size: tf.Tensor, beam_width: Any) -> tf.Tensor:
+def _coverage(v: dict[str, Any], beam_width: Any) -> tf.Tensor:
     """Summed attention of each hypothesis after this step, `[batch, beam, source_length]`."""
     step = v["step_attention"]
     if step is None:
@@ -176,11 +177,15 @@ def _coverage(v: dict[str, Any], batch_size: tf.Tensor, beam_width: Any) -> tf.T
     history = v["attention"]
     history = tf.pad(history, [[0, 0], [0, 0], [0, tf.shape(step)[1] - tf.shape(history)[2]]])
     total = tf.reduce_sum(history, axis=1) + step
-    return tf.reshape(total, [batch_size, beam_width, -1])
+    return tf.reshape(total, [-1, beam_width, tf.shape(total)[-1]])
 
 
-def _beam_select(alpha: float, beta: float, batch_size: tf.Tensor, beam_width: Any):
-    """The `select_fn` of beam search: the best `beam_width` extensions of all hypotheses."""
+def _beam_select(alpha: float, beta: float, beam_width: Any):
+    """The `select_fn` of beam search: the best `beam_width` extensions of all hypotheses.
+
+    It reads the batch size from `log_probs` `[batch, beam_width, V]`, so it also serves
+    `shrinking_loop`, whose batch shrinks.
+    """
 
     def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
         vocabulary_size = tf.shape(log_probs)[-1]
@@ -193,13 +198,13 @@ def _beam_select(alpha: float, beta: float, batch_size: tf.Tensor, beam_width: A
         new_lengths = v["lengths"] + tf.cast(tf.logical_not(finished), tf.int32)
         ranking = _normalize(totals, new_lengths[:, :, tf.newaxis], alpha)
         if beta:
-            coverage = _coverage(v, batch_size, beam_width)
+            coverage = _coverage(v, beam_width)
             ranking += _coverage_penalty(coverage, beta)[:, :, tf.newaxis]
         # Flattening beam-major makes top_k's lowest-index tie-break prefer the lowest beam,
         # then the lowest token.
         flat_size = beam_width * vocabulary_size
-        _, top = tf.math.top_k(tf.reshape(ranking, [batch_size, flat_size]), k=beam_width)
-        scores = tf.gather(tf.reshape(totals, [batch_size, flat_size]), top, batch_dims=1)
+        _, top = tf.math.top_k(tf.reshape(ranking, [-1, flat_size]), k=beam_width)
+        scores = tf.gather(tf.reshape(totals, [-1, flat_size]), top, batch_dims=1)
         return Selection(
             tokens=top % vocabulary_size, scores=scores, parents=top // vocabulary_size
         )
@@ -254,7 +259,9 @@ def beam_search(
     the number of generated tokens, [END] included; ties go to the lowest beam, then the lowest
     token id. Decoding stops when every beam of every input has ended, or after `max_length`
     steps (hypotheses stopped by the cap have no [END]). With `beam_width=1` the result equals
-    `greedy_search`.
+    `greedy_search`. When `step_fn` is a `keras_seq2seq.decoding.shrinking.ContextStep` (and
+    `adjust_fn`, if any, is `row_local`: `can_shrink`), an input whose hypotheses have all
+    ended leaves the batch (same results, less work).
 
     Pure TensorFlow (`tf.while_loop`): it runs eagerly and inside `tf.function`, also with an
     unknown batch size. `beam_width` and `n_best` may be scalar integer tensors, so one traced
@@ -353,18 +360,21 @@ def run_beam_search(
     """`beam_search` on arguments its caller has checked (see `check_widths`)."""
     alpha, beta = length_penalty, coverage_penalty
     state, batch_size = prepare_state(initial_state)
-    result = search_loop(
-        step_fn,
-        _tile(state, beam_width, reorder_fn),
-        batch_size=batch_size,
-        width=beam_width,
-        start_id=start_id,
-        end_id=end_id,
-        max_length=max_length,
-        caps=sequence_caps(max_length, max_lengths, batch_size),
-        initial_scores=_first_beam_only(batch_size, beam_width),
-        select_fn=_beam_select(alpha, beta, batch_size, beam_width),
-        reorder_fn=reorder_fn,
-        adjust_fn=adjust_fn,
-    )
+    arguments = {
+        "batch_size": batch_size,
+        "width": beam_width,
+        "start_id": start_id,
+        "end_id": end_id,
+        "max_length": max_length,
+        "caps": sequence_caps(max_length, max_lengths, batch_size),
+        "initial_scores": _first_beam_only(batch_size, beam_width),
+        "select_fn": _beam_select(alpha, beta, beam_width),
+        "reorder_fn": reorder_fn,
+    }
+    tiled = _tile(state, beam_width, reorder_fn)
+    if can_shrink(step_fn, adjust_fn):
+        # Inputs whose hypotheses have all ended leave the batch (same results, less work).
+        result = shrinking_loop(step_fn, tiled, adjust_fn=adjust_fn, **arguments)
+    else:
+        result = search_loop(step_fn, tiled, adjust_fn=adjust_fn, **arguments)
     return _best(result, alpha, beta, n_best)

@@ -65,6 +65,7 @@ def no_repeat_ngram_fn(n: int) -> LogProbsFn:
         blocked = blocked_tokens(loop_vars["ids"], n, shape[2])
         return tf.where(tf.reshape(blocked, shape), float("-inf"), log_probs)
 
+    adjust.row_local = True  # reads each row's own history only (see `shrinking.can_shrink`)
     return adjust
 
 

@@ -16,6 +16,7 @@ from keras_seq2seq.decoding.common import (
     sequence_caps,
 )
 from keras_seq2seq.decoding.loop import LogProbsFn, LoopResult, Selection, search_loop
+from keras_seq2seq.decoding.shrinking import can_shrink, shrinking_loop
 
 ChooseFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 """`choose_fn(log_probs [batch, V], step) -> tokens int32 [batch]`."""
@@ -43,7 +44,10 @@ def greedy_search(
 
     Pure TensorFlow (`tf.while_loop`): it runs eagerly and inside `tf.function`, also with an
     unknown batch size. Decoding stops as soon as every sequence has emitted `end_id`, or after
-    `max_length` steps. Ties go to the lowest token id.
+    `max_length` steps. Ties go to the lowest token id. When `step_fn` is a
+    `keras_seq2seq.decoding.shrinking.ContextStep` (and `adjust_fn`, if any, is `row_local`:
+    `can_shrink`), the rows of finished sequences are dropped from later steps (same
+    outputs, less work).
 
     Args:
         step_fn: callable `step_fn(tokens, state, time) -> (log_probs, new_state, attention)`
@@ -102,6 +106,7 @@ def greedy_search(
         max_lengths=max_lengths,
         choose_fn=greedy_choice,
         adjust_fn=adjust_fn,
+        drop_finished=True,
     )
 
 
@@ -115,6 +120,7 @@ def one_hypothesis_search(
     max_lengths: Any,
     choose_fn: ChooseFn,
     adjust_fn: LogProbsFn | None = None,
+    drop_finished: bool = False,
 ) -> DecodeResult:
     """One hypothesis per input, its next token picked by `choose_fn` (greedy or sampled).
 
@@ -129,6 +135,7 @@ def one_hypothesis_search(
         max_lengths=max_lengths,
         choose_fn=choose_fn,
         adjust_fn=adjust_fn,
+        drop_finished=drop_finished,
     )
     return DecodeResult(
         ids=result.ids[:, 0],
@@ -148,10 +155,14 @@ def one_hypothesis_loop(
     max_lengths: Any,
     choose_fn: ChooseFn,
     adjust_fn: LogProbsFn | None = None,
+    drop_finished: bool = False,
 ) -> LoopResult:
     """The loop of `one_hypothesis_search`, its result shaped `[batch, 1, ...]`.
 
-    Arguments are expected to have been checked by the caller; see `greedy_search`.
+    Arguments are expected to have been checked by the caller; see `greedy_search`. With
+    `drop_finished` and `can_shrink(step_fn, adjust_fn)`, finished rows leave the batch
+    (`keras_seq2seq.decoding.shrinking`): for a deterministic `choose_fn` only (a sampled
+    token would depend on which rows are left).
     """
     state, batch_size = prepare_state(initial_state)
 
@@ -161,6 +172,13 @@ def one_hypothesis_loop(
         gained = tf.where(v["finished"], 0.0, token_log_probs)
         return Selection(tokens=tokens, scores=v["scores"] + gained, parents=None)
 
+    caps = sequence_caps(max_length, max_lengths, batch_size)
+    if drop_finished and can_shrink(step_fn, adjust_fn):
+        return shrinking_loop(step_fn, state, batch_size=batch_size, width=1,
+                              start_id=start_id, end_id=end_id, max_length=max_length,
+                              caps=caps, initial_scores=tf.zeros([batch_size, 1], tf.float32),
+                              select_fn=select, reorder_fn=gather_rows,
+                              adjust_fn=adjust_fn)  # fmt: skip
     return search_loop(
         step_fn,
         state,
@@ -169,7 +187,7 @@ def one_hypothesis_loop(
         start_id=start_id,
         end_id=end_id,
         max_length=max_length,
-        caps=sequence_caps(max_length, max_lengths, batch_size),
+        caps=caps,
         initial_scores=tf.zeros([batch_size, 1], tf.float32),
         select_fn=select,
         reorder_fn=gather_rows,

@@ -93,7 +93,7 @@ def _initial_vars(state, *, batch_size, width, start_id, caps, initial_scores):
     return loop_vars, invariants
 
 
-def _append_attention(history: tf.Tensor, weights: tf.Tensor, finished: tf.Tensor) -> tf.Tensor:
+def append_attention(history: tf.Tensor, weights: tf.Tensor, finished: tf.Tensor) -> tf.Tensor:
     """Adds one step's weights `[rows, S]` to the history `[rows, steps, S]` (0 once ended)."""
     alive = tf.logical_not(tf.reshape(finished, [-1]))
     weights = tf.where(alive[:, tf.newaxis], weights, 0.0)
@@ -174,7 +174,7 @@ def search_loop(
         flat_tokens = tf.reshape(tokens, [-1])
         collects_attention[:] = [False if attention is None else attention.shape[1]]
         if attention is not None:
-            history = _append_attention(history, attention, finished)
+            history = append_attention(history, attention, finished)
         ended = (
             tf.equal(tokens, end_id)
             | (v["step"] + 1 >= caps[:, tf.newaxis])
@@ -194,10 +194,10 @@ def search_loop(
         return (outputs,)
 
     (final,) = tf.while_loop(cond, body, (loop_vars,), shape_invariants=(invariants,))
-    return _result(final, batch_size, width, collects_attention)
+    return loop_result(final, batch_size, width, collects_attention)
 
 
-def _result(final: dict[str, Any], batch_size, width, collects_attention: list) -> LoopResult:
+def loop_result(final: dict[str, Any], batch_size, width, collects_attention: list) -> LoopResult:
     """The final loop values per input and hypothesis."""
     attention = None
     if collects_attention and collects_attention[0] is not False:

@@ -111,13 +111,18 @@ class Strategy(abc.ABC):
 class OneHypothesis(Strategy):
     """A strategy with one hypothesis per input, its next token picked by `choice`."""
 
+    deterministic = False
+    """Whether `choice` depends on a row's log-probabilities only (finished rows may then
+    leave the batch: `keras_seq2seq.decoding.shrinking`)."""
+
     @abc.abstractmethod
     def choice(self) -> ChooseFn:
         """`choose_fn(log_probs [batch, V], step) -> tokens int32 [batch]`."""
 
     def _decode(self, step_fn: StepFn, initial_state: Any, **arguments: Any) -> BeamResult:
         del arguments["reorder_fn"]  # one hypothesis per input: rows never move
-        result = one_hypothesis_loop(step_fn, initial_state, choose_fn=self.choice(), **arguments)
+        result = one_hypothesis_loop(step_fn, initial_state, choose_fn=self.choice(),
+                                     drop_finished=self.deterministic, **arguments)  # fmt: skip
         return BeamResult(
             ids=result.ids,
             lengths=result.lengths,
@@ -131,6 +136,7 @@ class Greedy(OneHypothesis):
     """Greedy search: the likeliest token at every step (ties to the lowest id)."""
 
     name = "greedy"
+    deterministic = True
 
     def choice(self) -> ChooseFn:
         return greedy_choice
@@ -261,7 +267,8 @@ def chain_processors(adjust_fns: list[LogProbsFn]) -> LogProbsFn | None:
     """One `adjust_fn` applying `adjust_fns` in order (None for none).
 
     Each sees the loop variables plus `MODEL_LOG_PROBS`, the log-probabilities before the
-    first one.
+    first one. The chain is `row_local` (see `keras_seq2seq.decoding.shrinking.can_shrink`)
+    when every one of them is.
 
     Example:
     >>> chain_processors([]) is None
@@ -276,6 +283,7 @@ def chain_processors(adjust_fns: list[LogProbsFn]) -> LogProbsFn | None:
             log_probs = adjust_fn(log_probs, loop_vars)
         return log_probs
 
+    adjust.row_local = all(getattr(fn, "row_local", False) for fn in adjust_fns)
     return adjust
 
 

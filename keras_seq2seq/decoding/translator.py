@@ -23,6 +23,7 @@ from keras_seq2seq.decoding.options import DecodeOptions, Hypothesis
 from keras_seq2seq.decoding.ordering import in_input_order, length_order
 from keras_seq2seq.decoding.output_check import describe_output_check, passes_output_check
 from keras_seq2seq.decoding.prefix import batch_prefixes, check_prefixes, prefix_ids
+from keras_seq2seq.decoding.shrinking import ContextStep
 from keras_seq2seq.decoding.strategies import log_prob_processors, make_strategy
 from keras_seq2seq.errors import RefusalWarning, TruncationWarning
 from keras_seq2seq.models import Ensemble
@@ -185,16 +186,13 @@ class Translator(tf.Module):
                 Defaults to `1`.
 
         Returns:
-            `step_fn(tokens, state, time) -> StepOutput`.
+            `step_fn(tokens, state, time) -> StepOutput`, a `ContextStep` (greedy search
+            drops finished rows from its context and state).
         """
         if tf.is_tensor(beam_width) or beam_width > 1:
             # The strategies expand the state themselves (through `reorder`).
             _, context = self.model.expand(None, context, beam_width)
-
-        def step_fn(tokens, state, time):
-            return self.model.step(tokens, state, context, time)
-
-        return step_fn
+        return ContextStep(self.model.step, context)
 
     def _max_lengths(self, source_ids: tf.Tensor, options: DecodeOptions) -> tf.Tensor | None:
         if options.max_length_ratio is None:
