@@ -23,8 +23,10 @@ a fresh process, rows interleaved over `--repeats` rounds (the median is shown):
     by CTranslate2's converter, on SentencePiece pieces.
 
 CTranslate2 takes and returns tokens, our SavedModel strings (its tokenization and
-detokenization are inside the timed call). Prints one table with sentences/s and the ratio of
-each row to CTranslate2 beam 4.
+detokenization are inside the timed call). Prints one table with sentences/s, the ratio of
+each row to CTranslate2 with the same search (greedy or beam 4) and to CTranslate2 beam 4,
+then how many outputs are identical to CTranslate2's (on our weights) and, with `--before`,
+to the older checkout's export.
 """
 
 from __future__ import annotations
@@ -177,20 +179,31 @@ def main(argv=None) -> int:
         for label, width in (("greedy", 1), ("beam 4", 4)):
             out = work / f"ct2-{label}.txt"
             runs.setdefault(f"{peer}Transformer, {label}", []).append(ctranslate2(args, width, out))
-    reference = statistics.median(runs[f"{peer}Transformer, beam 4"])
-    lines = len(args.sources.read_text("utf-8").splitlines())
-    print(f"Decoding {lines:,} test sentences, median of {args.repeats} interleaved runs")
-    print("| row | sentences/s | vs CTranslate2 beam 4 | runs |\n|---|---|---|---|")
-    for key, values in runs.items():
-        median = statistics.median(values)
-        print(f"| {key} | {median:,.1f} | {median / reference:.2f} | "
-              f"{', '.join(f'{v:,.1f}' for v in values)} |")  # fmt: skip
-    if not args.opennmt_checkpoint:
-        for label in ("greedy", "beam 4"):
+    print_table(runs, peer, args)
+    for label in ("greedy", "beam 4"):
+        if not args.opennmt_checkpoint:
             peer_lines = detokenized_peer_lines(args.transformer, work / f"ct2-{label}.txt")
             same = identical(work / f"Transformer-{label}.txt", peer_lines)
             print(f"Identical {label} outputs, SavedModel and CTranslate2: {same}")
+        if args.before:
+            before = (work / f"Transformer (--before)-{label}.txt").read_text("utf-8")
+            same = identical(work / f"Transformer-{label}.txt", before.splitlines())
+            print(f"Identical {label} outputs, SavedModel and --before SavedModel: {same}")
     return 0
+
+
+def print_table(runs: dict[str, list[float]], peer: str, args) -> None:
+    """Medians, each row's ratio to CTranslate2 with the same search and to its beam 4."""
+    lines = len(args.sources.read_text("utf-8").splitlines())
+    print(f"Decoding {lines:,} test sentences, median of {args.repeats} interleaved runs")
+    print("| row | sentences/s | vs CTranslate2, same search | vs CTranslate2 beam 4 | runs |")
+    print("|---|---|---|---|---|")
+    beam = statistics.median(runs[f"{peer}Transformer, beam 4"])
+    for key, values in runs.items():
+        median = statistics.median(values)
+        same = statistics.median(runs[f"{peer}Transformer, {key.rsplit(', ', 1)[1]}"])
+        print(f"| {key} | {median:,.1f} | {median / same:.2f} | {median / beam:.2f} | "
+              f"{', '.join(f'{v:,.1f}' for v in values)} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import functools
 import importlib.util
 import json
 import math
@@ -88,12 +90,18 @@ TRAIN_KEYS = {"batch_size", "learning_rate", "lr_schedule", "warmup_steps", "lab
 
 
 def our_recipes() -> dict:
-    """`RECIPES` of `benchmarks/translation.py` (read from the file: benchmarks/ is no package)."""
+    """`RECIPES` of `benchmarks/translation.py` (a copy: callers may change it)."""
+    return copy.deepcopy(_translation_benchmark().RECIPES)
+
+
+@functools.cache
+def _translation_benchmark():
+    """`benchmarks/translation.py`, loaded once (from the file: benchmarks/ is no package)."""
     spec = importlib.util.spec_from_file_location("translation_benchmark",
                                                   HERE.parent / "translation.py")  # fmt: skip
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.RECIPES
+    return module
 
 
 def _check_keys(what: str, given: dict, known: set) -> None:
