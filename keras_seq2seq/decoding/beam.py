@@ -19,7 +19,7 @@ from keras_seq2seq.decoding.common import (
 )
 from keras_seq2seq.decoding.constraints import coverage_penalty as _coverage_penalty
 from keras_seq2seq.decoding.loop import LogProbsFn, Selection, search_loop
-from keras_seq2seq.decoding.shrinking import can_shrink, shrinking_loop
+from keras_seq2seq.decoding.shrinking import all_finished, can_shrink, shrinking_loop
 
 
 class BeamResult(NamedTuple):
@@ -212,6 +212,21 @@ def _beam_select(alpha: float, beta: float, beam_width: Any):
     return select
 
 
+def _done_fn(alpha: float, beta: float, n_best: Any):
+    """When an input's `n_best` result is settled, from its hypotheses' finished flags in
+    ranked order (`shrinking_loop`'s `done_fn`).
+
+    Ranked by plain log-probability (no length or coverage penalty), a hypothesis can only
+    lose score as it grows, while a finished one keeps its score: once the `n_best` best
+    hypotheses have all finished, no open one can pass them, and the input's result is
+    settled. With a penalty an open hypothesis's rank can still rise, so the input waits for
+    all its hypotheses to finish.
+    """
+    if alpha or beta:
+        return all_finished
+    return lambda finished: tf.reduce_all(finished[:, :n_best], axis=1)
+
+
 def _best(result: Any, alpha: float, beta: float, n_best: Any) -> BeamResult:
     """The `n_best` hypotheses of each input, best first."""
     normalized = _normalize(result.scores, result.lengths, alpha)
@@ -260,8 +275,9 @@ def beam_search(
     token id. Decoding stops when every beam of every input has ended, or after `max_length`
     steps (hypotheses stopped by the cap have no [END]). With `beam_width=1` the result equals
     `greedy_search`. When `step_fn` is a `keras_seq2seq.decoding.shrinking.ContextStep` (and
-    `adjust_fn`, if any, is `row_local`: `can_shrink`), an input whose hypotheses have all
-    ended leaves the batch (same results, less work).
+    `adjust_fn`, if any, is `row_local`: `can_shrink`), an input leaves the batch once its
+    result is settled (same results, less work): when its hypotheses have all ended or, with
+    no length or coverage penalty, its `n_best` best ones have.
 
     Pure TensorFlow (`tf.while_loop`): it runs eagerly and inside `tf.function`, also with an
     unknown batch size. `beam_width` and `n_best` may be scalar integer tensors, so one traced
@@ -373,8 +389,9 @@ def run_beam_search(
     }
     tiled = _tile(state, beam_width, reorder_fn)
     if can_shrink(step_fn, adjust_fn):
-        # Inputs whose hypotheses have all ended leave the batch (same results, less work).
-        result = shrinking_loop(step_fn, tiled, adjust_fn=adjust_fn, **arguments)
+        # Inputs that are done leave the batch (same results, less work).
+        result = shrinking_loop(step_fn, tiled, adjust_fn=adjust_fn,
+                                done_fn=_done_fn(alpha, beta, n_best), **arguments)  # fmt: skip
     else:
         result = search_loop(step_fn, tiled, adjust_fn=adjust_fn, **arguments)
     return _best(result, alpha, beta, n_best)

@@ -152,10 +152,15 @@ def _follow_beams(parents, running, new_state, attention, width, reorder_fn):
             reorder_fn(new_state, moved), attention)  # fmt: skip
 
 
-def _drop_ended(alive, finished, tokens, state, context, width, reorder_fn):
-    """`alive`, next tokens, state and context without the inputs whose hypotheses have all
-    finished (gathered only at a step where some input did)."""
-    keep = tf.cast(tf.where(tf.logical_not(tf.reduce_all(finished, axis=1)))[:, 0], tf.int32)
+def all_finished(finished: tf.Tensor) -> tf.Tensor:
+    """The default `done_fn`: an input is done when every one of its hypotheses has ended."""
+    return tf.reduce_all(finished, axis=1)
+
+
+def _drop_ended(alive, done, tokens, state, context, width, reorder_fn):
+    """`alive`, next tokens, state and context without the inputs that are `done`
+    (gathered only at a step where some input is)."""
+    keep = tf.cast(tf.where(tf.logical_not(done))[:, 0], tf.int32)
     kept = _input_rows(keep, width)
 
     def shrink():
@@ -179,6 +184,7 @@ def shrinking_loop(
     select_fn: SelectFn,
     reorder_fn: ReorderFn,
     adjust_fn: LogProbsFn | None = None,
+    done_fn: Callable[[tf.Tensor], tf.Tensor] = all_finished,
 ) -> LoopResult:
     """`search_loop` with the inputs whose hypotheses have all ended dropped from each step.
 
@@ -186,6 +192,10 @@ def shrinking_loop(
     and `step_fn.context` have `batch * width` rows. `select_fn` sees the loop variables of
     the inputs still decoding only (`[alive, width]`, their rows' histories), so it must not
     depend on the batch size; so does `adjust_fn`, which must be `row_local` (`can_shrink`).
+    `done_fn(finished [alive, width]) -> bool [alive]` says which inputs may leave after a
+    step, their hypotheses in the order `select_fn` ranked them (default `all_finished`; beam
+    search without penalties leaves as soon as its best hypotheses have ended, since open
+    ones can only lose log-probability).
 
     Returns:
         LoopResult with `ids` int32 `[batch, width, steps]`, `lengths` and `scores`
@@ -229,7 +239,7 @@ def shrinking_loop(
         )
         now_finished = finished | ended
         next_alive, next_tokens, next_state, next_context = _drop_ended(
-            alive, now_finished, flat_tokens, new_state, v["context"], width, reorder_fn
+            alive, done_fn(now_finished), flat_tokens, new_state, v["context"], width, reorder_fn
         )
         outputs = {
             "step": v["step"] + 1,
