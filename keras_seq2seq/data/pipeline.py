@@ -196,9 +196,9 @@ def default_num_buckets(num_examples: int, batch_size: int) -> int:
 
     More buckets mean less padding: on the English-German translation split (36,277 pairs,
     batches of 64) 8 buckets pad the source side to 1.52x its real tokens and the target side
-    to 1.35x, 64 buckets to 1.18x and 1.04x, and a train step of the translation LSTM takes
-    about 0.84x the time. Each bucket also ends an epoch with one part-filled batch, so a
-    small dataset keeps few buckets.
+    to 1.35x, 64 buckets to 1.18x and 1.04x, and the translation LSTM trains 1.17x the real
+    target tokens a second (`benchmarks/bucket_speed.py`). Each bucket also ends an epoch
+    with one part-filled batch, so a small dataset keeps few buckets.
 
     Example:
     >>> default_num_buckets(36_277, 64), default_num_buckets(1_000, 64)
