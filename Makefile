@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check keras_seq2seq tests benchmarks
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=30 tests
 
 # Benchmark-only dependency: the PyTorch CPU build for benchmarks/peers (not the package's).
 bench-deps: $(STAMP)

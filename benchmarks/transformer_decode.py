@@ -1,7 +1,7 @@
 """Decoding speed: our Transformer and LSTM SavedModels against CTranslate2, same sentences.
 
     python benchmarks/transformer_decode.py --sources test_sources.txt
-        --transformer runs/g2p-pinyin-transformer [--rnn runs/g2p-pinyin] [--repeats 3]
+        --transformer runs/g2p-pinyin-transformer [--rnn runs/g2p-pinyin] [--repeats 3] [--int8]
     python benchmarks/transformer_decode.py --sources runs/translation-X/split/test.src
         --transformer runs/translation-X-transformer/run --rnn runs/translation-X-rnn/run
         --opennmt-checkpoint runs/translation-X-transformer/opennmt-transformer/model_step_N.pt
@@ -14,6 +14,8 @@ a fresh process, rows interleaved over `--repeats` rounds (the median is shown):
   also as exported by an older checkout of the package, `git worktree add /tmp/before
   COMMIT`), called through its `serving_default` (greedy) and `beam_search` (beam 4)
   signatures, strings in and out (tokenization included), TensorFlow's default threads;
+- with `--int8`, our export with `--quantize int8` beside CTranslate2's `int8` compute type
+  on the same weights (each int8 row's ratio is to CTranslate2 int8);
 - CTranslate2 float32, greedy and beam 4, 2 threads (`peers/ctranslate2_speed.py`, run in the
   OpenNMT-py environment `--onmt-python`), on either
   - our own Transformer's weights (the default: `ctranslate2_weights.py` lays them out for
@@ -77,7 +79,7 @@ def ours(saved_model: Path, sources: Path, signature: str, outputs: Path) -> flo
     return json.loads(done.stdout.strip().splitlines()[-1])["sentences_per_second"]
 
 
-def ctranslate2(args, beam_width: int, outputs: Path) -> float:
+def ctranslate2(args, beam_width: int, outputs: Path, compute_type: str = "float32") -> float:
     if args.opennmt_checkpoint:
         model = ["--checkpoint", str(args.opennmt_checkpoint), "--spm", str(args.spm),
                  "--sources", str(args.sources)]  # fmt: skip
@@ -87,7 +89,8 @@ def ctranslate2(args, beam_width: int, outputs: Path) -> float:
         model = ["--weights", str(args.converted), "--length-penalty", "0"]
     done = subprocess.run(
         [str(args.onmt_python), str(HERE / "peers" / "ctranslate2_speed.py"), *model,
-         "--beam-width", str(beam_width), "--hypotheses", str(outputs)],
+         "--beam-width", str(beam_width), "--hypotheses", str(outputs),
+         "--compute-type", compute_type],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])["sentences_per_second"]
@@ -119,10 +122,10 @@ def identical(ours_file: Path, peer_lines: list[str]) -> str:
     return f"{same:,} / {len(pairs):,} ({100 * same / max(len(pairs), 1):.1f} %)"
 
 
-def export(run_dir: Path, work: Path, name: str) -> Path:
+def export(run_dir: Path, work: Path, name: str, quantize: str | None = None) -> Path:
     from keras_seq2seq.serving.export import export_model
 
-    return export_model(run_dir, work / name, beam_width=4)
+    return export_model(run_dir, work / name, beam_width=4, quantize=quantize)
 
 
 def export_with_tree(tree: Path, run_dir: Path, work: Path) -> Path:
@@ -155,7 +158,14 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--before", type=Path, help="an older checkout: also time the Transformer exported by it"
     )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="also our `--quantize int8` export against CTranslate2's int8 compute type",
+    )
     args = parser.parse_args(argv)
+    if args.int8 and args.opennmt_checkpoint:
+        parser.error("--int8 compares the same weights: leave out --opennmt-checkpoint")
     work = Path(tempfile.mkdtemp(prefix="decode-bench-"))
     if args.opennmt_checkpoint and not args.spm:
         parser.error("--opennmt-checkpoint needs --spm (its SentencePiece model)")
@@ -164,27 +174,36 @@ def main(argv=None) -> int:
 
         args.converted = write_conversion(args.transformer, args.sources, work / "ct2")
     models = {"Transformer": export(args.transformer, work, "transformer")}
+    if args.int8:
+        models["Transformer int8"] = export(args.transformer, work, "int8", quantize="int8")
     if args.rnn:
         models["LSTM"] = export(args.rnn, work, "lstm")
     if args.before:
         models["Transformer (--before)"] = export_with_tree(args.before, args.transformer, work)
     runs: dict[str, list[float]] = {}
     peer = "CTranslate2 float32 " + ("OpenNMT-py " if args.opennmt_checkpoint else "same ")
+    compute_types = {"float32": peer, **({"int8": "CTranslate2 int8 same "} if args.int8 else {})}
     for _ in range(args.repeats):
         for name, path in models.items():
             for label, signature in (("greedy", "serving_default"), ("beam 4", "beam_search")):
                 key = f"keras-seq2seq {name} SavedModel, {label}"
                 out = work / f"{name}-{label}.txt"
                 runs.setdefault(key, []).append(ours(path, args.sources, signature, out))
-        for label, width in (("greedy", 1), ("beam 4", 4)):
-            out = work / f"ct2-{label}.txt"
-            runs.setdefault(f"{peer}Transformer, {label}", []).append(ctranslate2(args, width, out))
+        for compute_type, name in compute_types.items():
+            for label, width in (("greedy", 1), ("beam 4", 4)):
+                out = work / f"ct2-{compute_type}-{label}.txt"
+                speed = ctranslate2(args, width, out, compute_type)
+                runs.setdefault(f"{name}Transformer, {label}", []).append(speed)
     print_table(runs, peer, args)
     for label in ("greedy", "beam 4"):
         if not args.opennmt_checkpoint:
-            peer_lines = detokenized_peer_lines(args.transformer, work / f"ct2-{label}.txt")
-            same = identical(work / f"Transformer-{label}.txt", peer_lines)
-            print(f"Identical {label} outputs, SavedModel and CTranslate2: {same}")
+            ours_name = {"float32": "Transformer", "int8": "Transformer int8"}
+            for compute_type in compute_types:
+                peer_file = work / f"ct2-{compute_type}-{label}.txt"
+                peer_lines = detokenized_peer_lines(args.transformer, peer_file)
+                same = identical(work / f"{ours_name[compute_type]}-{label}.txt", peer_lines)
+                print(f"Identical {label} outputs, {ours_name[compute_type]} SavedModel and "
+                      f"CTranslate2 {compute_type}: {same}")  # fmt: skip
         if args.before:
             before = (work / f"Transformer (--before)-{label}.txt").read_text("utf-8")
             same = identical(work / f"Transformer-{label}.txt", before.splitlines())
@@ -201,7 +220,9 @@ def print_table(runs: dict[str, list[float]], peer: str, args) -> None:
     beam = statistics.median(runs[f"{peer}Transformer, beam 4"])
     for key, values in runs.items():
         median = statistics.median(values)
-        same = statistics.median(runs[f"{peer}Transformer, {key.rsplit(', ', 1)[1]}"])
+        # An int8 row (ours or CTranslate2's) against CTranslate2 int8, the rest float32.
+        same_peer = "CTranslate2 int8 same " if " int8" in key else peer
+        same = statistics.median(runs[f"{same_peer}Transformer, {key.rsplit(', ', 1)[1]}"])
         print(f"| {key} | {median:,.1f} | {median / same:.2f} | {median / beam:.2f} | "
               f"{', '.join(f'{v:,.1f}' for v in values)} |")  # fmt: skip
 

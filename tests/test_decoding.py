@@ -877,3 +877,29 @@ def test_beam_tensor_width_argument_errors():
         beam_search(_dummy_step_fn, DUMMY_STATE, beam_width=tf.constant([2]), **arguments)
     tiled = tile_beams({"h": tf.constant([[1.0], [2.0]])}, tf.constant(2, tf.int64))
     np.testing.assert_array_equal(tiled["h"], [[1.0], [1.0], [2.0], [2.0]])
+
+
+@pytest.mark.parametrize("beam_width", [1, 3, 6, tf.constant(3)])
+def test_beam_candidates_per_hypothesis_select_as_one_top_k_over_all(beam_width):
+    # Without penalties beam search takes each hypothesis's best extensions first, then the
+    # best of those: the same tokens, parents and scores as one `top_k` over all of them,
+    # ties included (log-probs on a coarse grid tie often), with finished and impossible
+    # hypotheses (score -inf) among them, and a vocabulary smaller than the beam.
+    from keras_seq2seq.decoding.beam import _select_all, _select_by_rows
+
+    rng = np.random.default_rng(5)
+    width = int(beam_width)
+    for vocabulary in (4, 9):
+        log_probs = np.round(rng.normal(-3.0, 1.0, (7, width, vocabulary)) * 2) / 2
+        log_probs[0, :, 1] = -np.inf  # a blocked token
+        scores = np.round(rng.normal(-4.0, 2.0, (7, width)) * 2) / 2
+        scores[1, 1:] = -np.inf  # the first step: one live hypothesis
+        finished = rng.random((7, width)) < 0.3
+        finished[2] = True
+        loop_vars = {"scores": tf.constant(scores, tf.float32), "finished": tf.constant(finished),
+                     "lengths": tf.ones(finished.shape, tf.int32)}  # fmt: skip
+        log_probs = tf.constant(log_probs, tf.float32)
+        expected = _select_all(0.0, 0.0, beam_width)(log_probs, loop_vars)
+        got = _select_by_rows(beam_width)(log_probs, loop_vars)
+        for name in ("tokens", "scores", "parents"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), name)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import zipfile
 from concurrent import futures
 from pathlib import Path
 from typing import ClassVar
@@ -178,6 +179,17 @@ def test_version_directory_layout(exported):
     os.umask(umask)
     assert exported.stat().st_mode & 0o777 == 0o777 & ~umask  # readable by a server user
     assert next_version(exported.parent) == 2
+
+
+@pytest.mark.slow
+def test_export_keeps_the_weights_not_the_optimizer(exported, reverse_run):
+    def weights_file(path):
+        with zipfile.ZipFile(path) as archive:
+            return archive.read("model.weights.h5")
+
+    trained, shipped = (weights_file(d / "model.keras") for d in (reverse_run.run_dir, exported))
+    assert b"optimizer" in trained and b"optimizer" not in shipped
+    assert len(shipped) < 0.6 * len(trained)  # Adam's two slots per weight are gone
 
 
 @pytest.mark.slow

@@ -113,11 +113,25 @@ def test_context_step_is_an_ordinary_step_function():
         ContextStep("not a function", context)
 
 
+def per_input_step(model_step):
+    """`model_step` over a context with one row per input, repeated here for its hypotheses
+    (what a model whose `context_per_input` is true does inside its step)."""
+
+    def step(tokens, state, context, time):
+        width = tf.shape(tokens)[0] // tf.shape(context["example"])[0]
+        return model_step(tokens, state, {"example": tf.repeat(context["example"], width)}, time)
+
+    return step
+
+
 @pytest.mark.parametrize("mode", ["eager", "graph"])
 @pytest.mark.parametrize("options", [{}, {"length_penalty": 0.6, "n_best": 3},
                                      {"coverage_penalty": 0.4, "n_best": 2}, {"n_best": 2},
-                                     {"adjust_fn": no_repeat_ngram_fn(2)}])  # fmt: skip
+                                     {"adjust_fn": no_repeat_ngram_fn(2)}, {"per_input": True},
+                                     {"per_input": True, "length_penalty": 0.6}])  # fmt: skip
 def test_beam_search_dropping_finished_inputs_changes_no_output(mode, options):
+    options = dict(options)
+    per_input = options.pop("per_input", False)
     table = random_tables(seed=11, num_examples=10, num_steps=8)
     table[..., END] *= 2.5
     table /= table.sum(-1, keepdims=True)
@@ -131,8 +145,10 @@ def test_beam_search_dropping_finished_inputs_changes_no_output(mode, options):
     model_step = context_step(table, rows_seen if mode == "eager" else None)
 
     def run(state, example, caps):
-        # As `Translator` does: the context has `beam_width` rows per input.
-        step_fn = ContextStep(model_step, {"example": tf.repeat(example, 3)})
+        if per_input:  # one context row per input, dropped with its hypotheses
+            step_fn = ContextStep(per_input_step(model_step), {"example": example}, True)
+        else:  # as `Translator` does for most models: `beam_width` context rows per input
+            step_fn = ContextStep(model_step, {"example": tf.repeat(example, 3)})
         return beam_search(step_fn, state, max_lengths=caps, **arguments)
 
     if mode == "graph":

@@ -8,6 +8,9 @@ import pytest
 import tensorflow as tf
 
 from keras_seq2seq.config import ModelConfig, TrainConfig
+from keras_seq2seq.decoding.beam import beam_search
+from keras_seq2seq.decoding.greedy import greedy_search
+from keras_seq2seq.decoding.shrinking import ContextStep
 from keras_seq2seq.decoding.translator import load
 from keras_seq2seq.models import TransformerSeq2Seq, build_model
 from keras_seq2seq.models.layers import ReversibleEmbedding, sinusoidal_positions
@@ -249,3 +252,69 @@ def test_mirrored_strategy_trains_the_transformer_like_no_strategy(tmp_path):
     for default, mirrored in zip(weights["default"], weights["mirrored"], strict=True):
         np.testing.assert_allclose(mirrored, default, atol=1e-5)
     np.testing.assert_allclose(losses["mirrored"], losses["default"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("beam_width", [1, 3])
+def test_hypotheses_share_memory_and_cache_rows_with_the_same_results(beam_width):
+    # One memory row per input (`context_per_input`) and a cache that stays in place while
+    # its ancestry follows the beams (`reorder_beams`) give what repeating the memory for
+    # every hypothesis and moving the cache with the beams gives; so does the general
+    # `reorder` alone on a shared memory.
+    model = build_model(_config(num_layers=2, tie_embeddings=True))
+    assert model.context_per_input
+    source, _ = _batch(2)
+    state, context = model.encode(SourceBatch(tf.constant(source), 12))
+    arguments = {"start_id": 2, "end_id": 3, "max_length": 12, "beam_width": beam_width,
+                 "n_best": beam_width, "reorder_fn": model.reorder}  # fmt: skip
+    _, expanded = model.expand(None, context, beam_width)
+    steps = {
+        "repeated": ContextStep(model.step, expanded),
+        "shared": ContextStep(model.step, context, True, model.reorder_beams),
+        "shared, reorder only": ContextStep(model.step, context, True),
+    }
+    results = {name: beam_search(step, state, **arguments) for name, step in steps.items()}
+    expected = results.pop("repeated")
+    assert int(tf.reduce_max(expected.lengths)) > 3  # the outputs are not all trivial
+    for name, got in results.items():
+        np.testing.assert_array_equal(got.ids, expected.ids, err_msg=name)
+        np.testing.assert_array_equal(got.lengths, expected.lengths, err_msg=name)
+        np.testing.assert_allclose(got.scores, expected.scores, rtol=0, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(got.attention, expected.attention, atol=1e-6, err_msg=name)
+
+
+def test_reordering_rows_after_beam_moves_keeps_each_hypothesis_history():
+    # After `reorder_beams` the cache rows stay put; a later general `reorder` (an input
+    # leaving the batch) must hand every hypothesis its own history.
+    model = build_model(_config(num_layers=1))
+    source, _ = _batch(3)
+    state, context = model.encode(SourceBatch(tf.constant(source[:2]), 8))
+    state = model.reorder(state, tf.constant([0, 0, 1, 1]))  # 2 inputs x 2 beams
+    for t, parents in enumerate([[0, 0, 2, 3], [1, 0, 3, 3], [1, 1, 2, 3]]):
+        out = model.step(tf.constant([2, 5, 7, 9]), state, context, tf.constant(t))
+        state = model.reorder_beams(out.state, tf.constant(parents))
+    kept = model.reorder(state, tf.constant([2, 3]))  # input 0 leaves
+    # Row n's own history, traced back through the parents by hand.
+    history = {2: [3, 3, 2], 3: [3, 3, 3]}  # rows that computed steps 0, 1, 2
+    for new_row, old_row in enumerate([2, 3]):
+        rows = history[old_row]
+        expected = tf.stack([state["keys_0"][r, :, t] for t, r in enumerate(rows)], axis=1)
+        np.testing.assert_array_equal(kept["keys_0"][new_row], expected)
+    np.testing.assert_array_equal(kept["ancestry"], np.zeros([2, 3]))
+
+
+def test_greedy_rows_leaving_the_batch_keep_their_cache():
+    # Greedy search drops ended rows with a plain gather of the state (rows never move
+    # otherwise): the cache and its ancestry must stay each row's own.
+    model = build_model(_config(num_layers=2))
+    source, _ = _batch(4)
+    state, context = model.encode(SourceBatch(tf.constant(source), 12))
+    caps = tf.constant([2, 12, 5, 9])  # rows leave at different steps
+    arguments = {"start_id": 2, "end_id": 3, "max_length": 12, "max_lengths": caps}
+    shrinking = greedy_search(ContextStep(model.step, context, True), state, **arguments)
+
+    def whole_batch(tokens, state, time):
+        return model.step(tokens, state, context, time)
+
+    expected = greedy_search(whole_batch, state, **arguments)
+    np.testing.assert_array_equal(shrinking.ids[:, :9], expected.ids[:, :9])
+    np.testing.assert_allclose(shrinking.scores, expected.scores, rtol=0, atol=1e-5)

@@ -10,7 +10,8 @@ either an OpenNMT-py checkpoint, converted with CTranslate2's OpenNMT-py convert
 SentencePiece pieces, or our own trained Transformer (`--weights`, written by
 `benchmarks/ctranslate2_weights.py`: weights by spec path, vocabularies and the sources as
 our tokens), built into a `TransformerSpec` with CTranslate2's public spec API. Both are
-float32. Times `Translator.translate_batch` (beam search, batches of 256, `intra_threads` =
+float32 on disk, run in `--compute-type` (float32 by default; `int8` quantizes the weights at
+load). Times `Translator.translate_batch` (beam search, batches of 256, `intra_threads` =
 `--threads`) after one untimed warm-up batch. Prints one JSON line: sentences/s and output
 tokens/s; `--hypotheses` also writes each best hypothesis (tokens joined by spaces).
 `benchmarks/transformer_decode.py` calls it.
@@ -94,6 +95,12 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--hypotheses", type=Path, help="write the best hypotheses here")
     parser.add_argument(
+        "--compute-type",
+        default="float32",
+        choices=["float32", "int8", "int8_float32"],
+        help="CTranslate2's compute type (int8: int8 weights and matmuls, quantized at load)",
+    )
+    parser.add_argument(
         "--length-penalty",
         type=float,
         default=1.0,
@@ -108,8 +115,9 @@ def main(argv=None) -> int:
         converted, sources, max_length = from_weights(args.weights)
     else:
         converted, sources, max_length = from_checkpoint(args)
-    translator = ctranslate2.Translator(str(converted), device="cpu", compute_type="float32",
-                                       inter_threads=1, intra_threads=args.threads)  # fmt: skip
+    translator = ctranslate2.Translator(str(converted), device="cpu",
+                                       compute_type=args.compute_type, inter_threads=1,
+                                       intra_threads=args.threads)  # fmt: skip
     options = {"beam_size": args.beam_width, "max_batch_size": args.batch_size,
                "max_decoding_length": max_length,
                "length_penalty": args.length_penalty}  # fmt: skip

@@ -180,12 +180,52 @@ def _coverage(v: dict[str, Any], beam_width: Any) -> tf.Tensor:
     return tf.reshape(total, [-1, beam_width, tf.shape(total)[-1]])
 
 
+def _select_by_rows(beam_width: Any):
+    """`_beam_select` ranking by plain log-probability: each hypothesis's best `beam_width`
+    extensions first, then the best `beam_width` of those `beam_width ** 2` candidates.
+
+    The same selection, ties included, as one `top_k` over all `beam_width * V` extensions:
+    an input's best `beam_width` extensions hold at most `beam_width` of any one hypothesis,
+    and those are its own best (`top_k` puts the lowest index first among equal values, and
+    the candidates keep the hypothesis-major order). It spares a pass over `[rows, V]` and
+    leaves a finished hypothesis's single candidate ([PAD] at no cost) to small tensors.
+    """
+
+    def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
+        per_row = tf.minimum(beam_width, tf.shape(log_probs)[-1])
+        totals, tokens = tf.math.top_k(v["scores"][:, :, tf.newaxis] + log_probs, k=per_row)
+        # A finished hypothesis may only be extended by [PAD] (id 0) at no cost; its other
+        # candidates are impossible (the lowest ids, as `top_k` would rank -inf ties).
+        frozen = tf.where(tf.range(per_row) == PAD_ID, 0.0, float("-inf"))
+        finished = v["finished"][:, :, tf.newaxis]
+        totals = tf.where(finished, v["scores"][:, :, tf.newaxis] + frozen, totals)
+        tokens = tf.where(finished, tf.range(per_row), tokens)
+        flat_size = beam_width * per_row
+        scores, top = tf.math.top_k(tf.reshape(totals, [-1, flat_size]), k=beam_width)
+        return Selection(
+            tokens=tf.gather(tf.reshape(tokens, [-1, flat_size]), top, batch_dims=1),
+            scores=scores,
+            parents=top // per_row,
+        )
+
+    return select
+
+
 def _beam_select(alpha: float, beta: float, beam_width: Any):
     """The `select_fn` of beam search: the best `beam_width` extensions of all hypotheses.
 
     It reads the batch size from `log_probs` `[batch, beam_width, V]`, so it also serves
     `shrinking_loop`, whose batch shrinks.
     """
+    if not (alpha or beta):
+        return _select_by_rows(beam_width)
+    return _select_all(alpha, beta, beam_width)
+
+
+def _select_all(alpha: float, beta: float, beam_width: Any):
+    """`_beam_select` with one `top_k` over every extension of an input's hypotheses (a
+    length or coverage penalty can rank a hypothesis's extensions against another's
+    differently than their log-probabilities do)."""
 
     def select(log_probs: tf.Tensor, v: dict[str, Any]) -> Selection:
         vocabulary_size = tf.shape(log_probs)[-1]

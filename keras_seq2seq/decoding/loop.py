@@ -21,6 +21,7 @@ from keras_seq2seq.decoding.common import (
     ReorderFn,
     StepFn,
     call_step_fn,
+    gather_rows,  # noqa: F401  (beam_reorder_fn's example)
     relaxed_shape,
 )
 
@@ -63,8 +64,9 @@ class LoopResult(NamedTuple):
     attention: tf.Tensor | None
 
 
-def _initial_vars(state, *, batch_size, width, start_id, caps, initial_scores):
-    """The loop variables at step 0 and their shape invariants."""
+def initial_loop_vars(state, *, batch_size, width, start_id, caps, initial_scores):
+    """The loop variables at step 0 and their shape invariants (`search_loop`'s; the
+    shrinking loop adds its own)."""
     rows_total = batch_size * width
     loop_vars = {
         "step": tf.constant(0, tf.int32),
@@ -91,6 +93,17 @@ def _initial_vars(state, *, batch_size, width, start_id, caps, initial_scores):
         "attention": tf.TensorShape([None, None, None]),
     }
     return loop_vars, invariants
+
+
+def beam_reorder_fn(step_fn: Any, reorder_fn: ReorderFn) -> ReorderFn:
+    """What moves the state with the beams: the step's own `reorder_beams` (a `ContextStep`
+    may carry one), else `reorder_fn`.
+
+    Example:
+    >>> beam_reorder_fn(lambda tokens, state, time: None, gather_rows) is gather_rows
+    True
+    """
+    return getattr(step_fn, "reorder_beams", None) or reorder_fn
 
 
 def append_attention(history: tf.Tensor, weights: tf.Tensor, finished: tf.Tensor) -> tf.Tensor:
@@ -139,7 +152,7 @@ def search_loop(
         `scores` float32 `[batch, width]` and `attention` float32
         `[batch, width, steps, source_length]` or None.
     """
-    loop_vars, invariants = _initial_vars(
+    loop_vars, invariants = initial_loop_vars(
         state,
         batch_size=batch_size,
         width=width,
@@ -148,6 +161,7 @@ def search_loop(
         initial_scores=initial_scores,
     )
     row_offsets = tf.range(batch_size)[:, tf.newaxis] * width
+    beam_reorder = beam_reorder_fn(step_fn, reorder_fn)
     # Set while tracing the body: the static source length of the step's attention, or
     # False when the step gives none.
     collects_attention: list = []
@@ -166,7 +180,7 @@ def search_loop(
             rows = tf.reshape(chosen.parents + row_offsets, [-1])
             finished = tf.gather(finished, chosen.parents, batch_dims=1)
             lengths = tf.gather(lengths, chosen.parents, batch_dims=1)
-            new_state = reorder_fn(new_state, rows)
+            new_state = beam_reorder(new_state, rows)
             ids, history = tf.gather(ids, rows), tf.gather(history, rows)
             if attention is not None:
                 attention = tf.gather(attention, rows)

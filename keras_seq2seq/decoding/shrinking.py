@@ -29,6 +29,8 @@ from keras_seq2seq.decoding.loop import (
     LoopResult,
     SelectFn,
     append_attention,
+    beam_reorder_fn,
+    initial_loop_vars,
     loop_result,
 )
 
@@ -45,14 +47,30 @@ class ContextStep:
 
     Args:
         model_step: `model_step(tokens, state, context, time) -> StepOutput`.
-        context: nest of tensors, each with one row per decoding row (leading dimension).
+        context: nest of tensors, each with one row per decoding row (leading dimension),
+            or one row per input (`per_input`).
+        per_input: bool. `context` has one row per input, shared by that input's `width`
+            hypotheses (a model whose `context_per_input` is true); the loop then drops
+            an input's one context row with its hypotheses' rows. Defaults to `False`.
+        reorder_beams: optional `reorder_beams(state, rows)` that beam search uses, instead
+            of its `reorder_fn`, to move the state with the beams (rows within each input;
+            a model's `reorder_beams`). Defaults to `None`.
+
+    Raises:
+        TypeError: if `model_step` is not callable.
 
     Example:
     >>> step_fn = ContextStep(model.step, context)  # doctest: +SKIP
     >>> greedy_search(step_fn, state, start_id=1, end_id=2, max_length=50)  # doctest: +SKIP
     """
 
-    def __init__(self, model_step: ModelStep, context: Any):
+    def __init__(
+        self,
+        model_step: ModelStep,
+        context: Any,
+        per_input: bool = False,
+        reorder_beams: ReorderFn | None = None,
+    ):
         if not callable(model_step):
             raise TypeError(
                 "`model_step` must be a callable `model_step(tokens, state, context, time)`. "
@@ -60,6 +78,8 @@ class ContextStep:
             )
         self.model_step = model_step
         self.context = context
+        self.per_input = bool(per_input)
+        self.reorder_beams = reorder_beams
 
     def __call__(self, tokens: tf.Tensor, state: Any, time: tf.Tensor) -> Any:
         return self.model_step(tokens, state, self.context, time)
@@ -94,37 +114,25 @@ def _scatter(full: tf.Tensor, places: tf.Tensor, values: tf.Tensor) -> tf.Tensor
 
 
 def _initial_vars(step_fn, state, *, batch_size, width, start_id, caps, initial_scores):
-    """Loop variables: `alive` inputs and their rows' tokens, state and context; the rest
-    batch-sized, as `search_loop` keeps them."""
+    """`search_loop`'s loop variables plus the `alive` inputs; the tokens, state and context
+    hold the alive inputs' rows only, the rest stays batch-sized."""
     context = tf.nest.map_structure(tf.convert_to_tensor, step_fn.context)
     # An input whose cap is 0 has nothing to generate: it starts finished and dropped.
     alive = tf.cast(tf.where(caps > 0)[:, 0], tf.int32)
     rows = _input_rows(alive, width)
-    loop_vars = {
-        "step": tf.constant(0, tf.int32),
-        "alive": alive,
-        "tokens": tf.fill([tf.size(rows)], start_id),
-        "state": _rows(state, rows),
-        "context": _rows(context, rows),
-        "scores": initial_scores,
-        "finished": tf.tile((caps <= 0)[:, tf.newaxis], [1, width]),
-        "lengths": tf.zeros([batch_size, width], tf.int32),
-        "ids": tf.zeros([batch_size * width, 0], tf.int32),
-        "attention": tf.zeros([batch_size * width, 0, 0], tf.float32),
-    }
-    pair = tf.TensorShape([None, None if tf.is_tensor(width) else width])
-    invariants = {
-        "step": tf.TensorShape([]),
-        "alive": tf.TensorShape([None]),
-        "tokens": tf.TensorShape([None]),
-        "state": tf.nest.map_structure(relaxed_shape, loop_vars["state"]),
-        "context": tf.nest.map_structure(relaxed_shape, loop_vars["context"]),
-        "scores": pair,
-        "finished": pair,
-        "lengths": pair,
-        "ids": tf.TensorShape([None, None]),
-        "attention": tf.TensorShape([None, None, None]),
-    }
+    loop_vars, invariants = initial_loop_vars(
+        _rows(state, rows), batch_size=batch_size, width=width, start_id=start_id, caps=caps,
+        initial_scores=initial_scores,
+    )  # fmt: skip
+    loop_vars.update(
+        alive=alive,
+        tokens=tf.fill([tf.size(rows)], start_id),
+        context=_rows(context, alive if step_fn.per_input else rows),
+    )
+    invariants.update(
+        alive=tf.TensorShape([None]),
+        context=tf.nest.map_structure(relaxed_shape, loop_vars["context"]),
+    )
     return loop_vars, invariants
 
 
@@ -157,15 +165,15 @@ def all_finished(finished: tf.Tensor) -> tf.Tensor:
     return tf.reduce_all(finished, axis=1)
 
 
-def _drop_ended(alive, done, tokens, state, context, width, reorder_fn):
+def _drop_ended(alive, done, tokens, state, context, width, reorder_fn, per_input):
     """`alive`, next tokens, state and context without the inputs that are `done`
-    (gathered only at a step where some input is)."""
+    (gathered only at a step where some input is; a `per_input` context by input)."""
     keep = tf.cast(tf.where(tf.logical_not(done))[:, 0], tf.int32)
     kept = _input_rows(keep, width)
 
     def shrink():
         return (tf.gather(alive, keep), tf.gather(tokens, kept), reorder_fn(state, kept),
-                _rows(context, kept))  # fmt: skip
+                _rows(context, keep if per_input else kept))  # fmt: skip
 
     return tf.cond(tf.size(keep) < tf.size(alive), shrink, lambda: (alive, tokens, state, context))
 
@@ -225,8 +233,9 @@ def shrinking_loop(
             log_probs = adjust_fn(log_probs, {**v, **running})
         chosen = select_fn(log_probs, {**v, **running, "step_attention": attention})
         finished, lengths, ids, history, new_state, attention = _follow_beams(
-            chosen.parents, running, new_state, attention, width, reorder_fn
-        )
+            chosen.parents, running, new_state, attention, width,
+            beam_reorder_fn(step_fn, reorder_fn),
+        )  # fmt: skip
         tokens = tf.where(finished, PAD_ID, chosen.tokens)
         flat_tokens = tf.reshape(tokens, [-1])
         collects_attention[:] = [False if attention is None else attention.shape[1]]
@@ -239,8 +248,9 @@ def shrinking_loop(
         )
         now_finished = finished | ended
         next_alive, next_tokens, next_state, next_context = _drop_ended(
-            alive, done_fn(now_finished), flat_tokens, new_state, v["context"], width, reorder_fn
-        )
+            alive, done_fn(now_finished), flat_tokens, new_state, v["context"], width,
+            reorder_fn, step_fn.per_input,
+        )  # fmt: skip
         outputs = {
             "step": v["step"] + 1,
             "alive": next_alive,

@@ -177,22 +177,36 @@ class Translator(tf.Module):
             self.model, self._copy_vocabulary, source_ids, max_length, surfaces, texts
         )
 
-    def step_function(self, context: Any, beam_width: int | tf.Tensor = 1):
+    def step_function(
+        self, context: Any, beam_width: int | tf.Tensor = 1, with_attention: bool = True
+    ):
         """The decoders' step protocol over the model, with the context expanded per beam.
 
         Args:
             context: the context from `model.encode`.
             beam_width: int or scalar int32 tensor. Rows per input in the decoding state.
                 Defaults to `1`.
+            with_attention: bool. Pass the step's attention weights on to the search (which
+                then keeps their history). Defaults to `True`.
 
         Returns:
-            `step_fn(tokens, state, time) -> StepOutput`, a `ContextStep` (greedy search
-            drops finished rows from its context and state).
+            `step_fn(tokens, state, time) -> StepOutput`, a `ContextStep` (greedy and beam
+            search drop finished rows from its context and state). A model whose
+            `context_per_input` is true keeps one context row per input.
         """
+        model_step = self.model.step
+        if not with_attention:
+
+            def model_step(tokens, state, context, time):
+                return self.model.step(tokens, state, context, time)._replace(attention=None)
+
+        if self.model.context_per_input:
+            return ContextStep(model_step, context, per_input=True,
+                               reorder_beams=self.model.reorder_beams)  # fmt: skip
         if tf.is_tensor(beam_width) or beam_width > 1:
             # The strategies expand the state themselves (through `reorder`).
             _, context = self.model.expand(None, context, beam_width)
-        return ContextStep(self.model.step, context)
+        return ContextStep(model_step, context)
 
     def _max_lengths(self, source_ids: tf.Tensor, options: DecodeOptions) -> tf.Tensor | None:
         if options.max_length_ratio is None:
@@ -220,6 +234,7 @@ class Translator(tf.Module):
         beam_width: tf.Tensor | None = None,
         n_best: tf.Tensor | None = None,
         prefixes: tf.Tensor | None = None,
+        with_attention: bool = True,
     ) -> Decoded:
         """The whole strings → strings computation, traceable by `tf.function`.
 
@@ -233,6 +248,10 @@ class Translator(tf.Module):
                 prefixes to force, replacing `options.prefix` (see
                 `keras_seq2seq.decoding.prefix`). An input whose prefix has a token outside
                 the target vocabulary is refused (empty output, `accepted` False).
+            with_attention: bool. Return the attention weights (`Decoded.attention`). Without
+                them the search keeps no attention history (less work a step); the options
+                that read it (`replace_unknown`, `coverage_penalty`) keep it anyway.
+                Defaults to `True`.
 
         Returns:
             Decoded of tensors.
@@ -248,8 +267,10 @@ class Translator(tf.Module):
             prefixes = batch_prefixes(prefixes, tf.shape(texts)[0])
             inputs["prefix_ids"], known_prefixes = prefix_ids(self.target_tokenizer, prefixes)
         strategy = make_strategy(options, beam_width=beam_width, n_best=n_best)
+        with_attention = bool(with_attention or options.replace_unknown
+                              or options.coverage_penalty)  # fmt: skip
         result = strategy.decode(
-            self.step_function(context, strategy.width),
+            self.step_function(context, strategy.width, with_attention),
             state,
             start_id=START_ID,
             end_id=END_ID,
@@ -313,12 +334,12 @@ class Translator(tf.Module):
         rows = tf.repeat(surfaces, n_best, axis=0)
         return tf.reshape(self.copy_vocabulary.detokenize(flat, rows), [batch, n_best])
 
-    def _function(self, options: DecodeOptions) -> Any:
+    def _function(self, options: DecodeOptions, with_attention: bool = True) -> Any:
         """The traced decoding of `options`; with a prefix, prefixes are its second input."""
         # The prefix texts are an input, not part of the graph: one trace serves them all.
-        key = (options.replace(prefix=None), options.prefix is not None)
+        key = (options.replace(prefix=None), options.prefix is not None, with_attention)
         if key not in self._functions:
-            graph_options, prefixed = key
+            graph_options, prefixed, _ = key
             strings = tf.TensorSpec([None], tf.string)
             signature = [strings, strings] if prefixed else [strings]
 
@@ -326,7 +347,8 @@ class Translator(tf.Module):
             # with AutoGraph changes nothing but costs seconds at every start.
             @tf.function(input_signature=signature, autograph=False)
             def run(texts, prefixes=None):
-                return self.decode_graph(texts, graph_options, prefixes=prefixes)
+                return self.decode_graph(texts, graph_options, prefixes=prefixes,
+                                         with_attention=with_attention)  # fmt: skip
 
             self._functions[key] = run
         return self._functions[key]
@@ -355,6 +377,7 @@ class Translator(tf.Module):
         options: DecodeOptions | None = None,
         *,
         batch_size: int = 256,
+        with_attention: bool = True,
         **option_kwargs: Any,
     ) -> list[Decoded]:
         """Decodes `texts` in batches; returns one numpy `Decoded` per batch.
@@ -363,6 +386,8 @@ class Translator(tf.Module):
             texts: sequence of str.
             options: DecodeOptions, or None to give the options as keywords.
             batch_size: int. Inputs decoded together. Defaults to `256`.
+            with_attention: bool. Return the attention weights (`Decoded.attention`, None
+                without); decoding is faster without. Defaults to `True`.
             **option_kwargs: DecodeOptions fields (`beam_width=4`, ...).
 
         Raises:
@@ -373,7 +398,7 @@ class Translator(tf.Module):
         options = DecodeOptions.coerce(options, **option_kwargs)
         check_int("batch_size", batch_size)
         prefixes = self._prefixes(options, len(texts))
-        run = self._function(options)
+        run = self._function(options, with_attention)
         results = []
         for begin in range(0, len(texts), batch_size):
             batch = [tf.constant(list(texts[begin : begin + batch_size]), dtype=tf.string)]
@@ -436,7 +461,9 @@ class Translator(tf.Module):
         prefixes = self._prefixes(options, len(items))
         if isinstance(options.prefix, tuple):
             options = options.replace(prefix=tuple(prefixes[i] for i in order))
-        batches = self.decode([items[i] for i in order], options, batch_size=batch_size)
+        batches = self.decode(
+            [items[i] for i in order], options, batch_size=batch_size, with_attention=False
+        )
         self._warn_truncated(batches, len(items))
         refused = sum(int((~batch.accepted[:, 0]).sum()) for batch in batches)
         if refused:

@@ -175,7 +175,7 @@ def _decode_all(
     """
     start = time.perf_counter()
     # Traces the graph before the clock starts.
-    translator.decode(sources[:1], options, batch_size=batch_size)
+    translator.decode(sources[:1], options, batch_size=batch_size, with_attention=False)
     warmup_seconds = time.perf_counter() - start
     counter = Counter(len(sources), "sentences", "Decoding", enabled=progress)
     order = length_order(sources)
@@ -184,7 +184,7 @@ def _decode_all(
     start = time.perf_counter()
     for begin in range(0, len(sources), batch_size):
         chunk = [sources[i] for i in order[begin : begin + batch_size]]
-        (decoded,) = translator.decode(chunk, options, batch_size=batch_size)
+        (decoded,) = translator.decode(chunk, options, batch_size=batch_size, with_attention=False)
         hypotheses.extend(text.decode("utf-8") for text in decoded.outputs[:, 0])
         scores.append(decoded.normalized_scores[:, 0])
         accepted.append(decoded.accepted[:, 0])

@@ -1,4 +1,4 @@
-"""The decoding protocol: the four calls anything decodable answers.
+"""The decoding protocol: the calls anything decodable answers.
 
 An architecture, an ensemble of models and a model wrapped by a feature all decode the same
 way, through these calls and nothing else:
@@ -7,7 +7,8 @@ way, through these calls and nothing else:
 state, context = model.encode(SourceBatch(source_ids, max_length))   # once per input
 state, context = model.expand(state, context, beam_width)            # beam search only
 output = model.step(tokens, state, context, time)                    # a StepOutput
-state = model.reorder(output.state, parent_rows)                     # beams move
+state = model.reorder_beams(output.state, parent_rows)               # beams move
+state = model.reorder(state, rows)                                   # inputs leave, tiling
 ```
 
 `state` holds what changes from step to step (recurrent states, a key/value cache), one row
@@ -96,6 +97,11 @@ class Decodable(abc.ABC):
 
     Attributes:
         has_attention: bool. Whether `step` returns attention weights.
+        context_per_input: bool. Whether `step` also takes the context from `encode` as it
+            is, one row per input, while its tokens and state have `width` rows per input
+            (rows `b * width ...` for input `b`; `step` reads `width` from the shapes). Beam
+            search then skips `expand`ing the context, and the step reads each input's
+            context once for all its hypotheses. Defaults to `False`.
 
     Example:
     >>> class Constant(Decodable):
@@ -110,6 +116,7 @@ class Decodable(abc.ABC):
     """
 
     has_attention: bool = True
+    context_per_input: bool = False
 
     @abc.abstractmethod
     def encode(self, batch: SourceBatch) -> tuple[Any, Any]:
@@ -152,8 +159,26 @@ class Decodable(abc.ABC):
         """
         return repeat_rows(state, width), repeat_rows(context, width)
 
+    def reorder_beams(self, state: Any, indices: tf.Tensor) -> Any:
+        """Beam search's reordering: `reorder` where every new row extends a hypothesis of
+        its own input (`indices[n] // width == n // width`).
+
+        A model may keep part of its state in place for such a reordering (the Transformer's
+        cache); every other reordering (tiling, dropping inputs) goes through `reorder`.
+
+        Args:
+            state: the state of a step.
+            indices: int32 `[N]`. Row of the old state that each new row comes from, a row
+                of the same input.
+
+        Returns:
+            The reordered state.
+        """
+        return self.reorder(state, indices)
+
     def reorder(self, state: Any, indices: tf.Tensor) -> Any:
-        """The state with its rows taken in the order `indices` (beam search's reordering).
+        """The state with its rows taken in the order `indices` (any rows: beam search's
+        reordering, tiling for beams, dropping finished inputs).
 
         Args:
             state: the state of a step.

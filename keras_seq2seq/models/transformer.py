@@ -9,18 +9,20 @@ Decoding reuses the training model's layers through their public parts
 (`MultiHeadAttention.query_dense` / `key_dense` / `value_dense` / `output_dense`):
 
 - `encode` runs the encoder once and projects the memory into every decoder layer's
-  cross-attention keys and values (the context, tiled once per beam);
+  cross-attention keys and values (the context: one row per input, which every hypothesis of
+  that input reads, `context_per_input`);
 - the state is a self-attention key/value cache per layer, `[N, heads, steps so far, key_dim]`
-  (heads first like the encoder's keys and values, so attention needs no transposes): it
-  starts empty and each step appends its keys and values, so each step's work on it (the
-  append, beam search's reordering of its rows, attention over it) grows with the tokens
-  decoded so far, not with `max_length`. The loop's shape invariant leaves that axis free
-  (`keras_seq2seq.decoding.common.relaxed_shape`); every other loop shape stays fixed. A
-  cache preallocated to `max_length` and written with a scatter was measured 2.2x slower in
-  beam search: every step copied and reordered the whole buffer (README *Decoding speed*).
+  (heads first like the encoder's keys and values, so attention needs no transposes), and
+  the cache's ancestry (`keras_seq2seq.models.step_attention`): it starts empty and each step
+  appends its keys and values, so each step's work on it grows with the tokens decoded so
+  far, not with `max_length`. Beam search reorders the ancestry only (`reorder_beams`); the
+  cache rows stay where they were computed. The loop's shape invariant leaves the steps axis
+  free (`keras_seq2seq.decoding.common.relaxed_shape`). A cache preallocated to `max_length`
+  and written with a scatter was measured 2.2x slower in beam search: every step copied and
+  reordered the whole buffer (README *Decoding speed*).
 - the step's attention projections run as 2-D matmuls on the layers' own kernels
-  (`_project`): called on a one-token `[N, 1, D]` input, `EinsumDense` lowers to a batched
-  matmul of `N` single rows, which was measured 1.7x slower in beam search.
+  (`step_attention.project`): called on a one-token `[N, 1, D]` input, `EinsumDense` lowers
+  to a batched matmul of `N` single rows, which was measured 1.7x slower in beam search.
 
 Options (`ModelConfig.options`): `heads`, `ffn_dim` (default `4 * units`), `tie_embeddings`
 (one embedding matrix for the source, the target and the output projection; the two
@@ -29,7 +31,6 @@ vocabularies must be the same).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
@@ -45,6 +46,18 @@ from keras_seq2seq.models.layers import (
 )
 from keras_seq2seq.models.output_head import OutputHead, output_head
 from keras_seq2seq.models.protocol import SourceBatch, StepOutput
+from keras_seq2seq.models.step_attention import (
+    ANCESTRY,
+    append_ancestry,
+    append_step,
+    attend_cache,
+    attend_inputs,
+    empty_ancestry,
+    follow_beams,
+    heads_first,
+    project,
+    reorder_cache,
+)
 from keras_seq2seq.models.training_model import TrainingModel
 
 
@@ -197,70 +210,6 @@ def _logits(made, y):
     return projection(y)
 
 
-def _project(x: tf.Tensor, dense: layers.EinsumDense, heads_in: bool = False) -> tf.Tensor:
-    """`x` through one of `MultiHeadAttention`'s `EinsumDense` projections as one 2-D matmul.
-
-    The same arithmetic as calling the layer (its kernel and bias, in `x`'s dtype), as one
-    `[N * T, D] x [D, H * K]` product instead of the layer's batched matmul.
-
-    Args:
-        x: `[N, T, D]` (a query, key or value projection) or `[N, T, H, K]` (`heads_in`, the
-            output projection).
-        dense: the layer (`query_dense`, `key_dense`, `value_dense` or `output_dense`).
-        heads_in: bool. `x` has heads (the output projection). Defaults to `False`.
-
-    Returns:
-        `[N, T, H, K]`, or `[N, T, D]` when `heads_in`.
-    """
-    kernel = ops.cast(dense.kernel, x.dtype)
-    shape = tf.shape(x)
-    if heads_in:
-        flat = tf.reshape(x, [-1, kernel.shape[0] * kernel.shape[1]])
-        kernel = tf.reshape(kernel, [-1, kernel.shape[-1]])
-        out_shape = [shape[0], shape[1], kernel.shape[-1]]
-    else:
-        flat = tf.reshape(x, [-1, kernel.shape[0]])
-        out_shape = [shape[0], shape[1], kernel.shape[1], kernel.shape[2]]
-        kernel = tf.reshape(kernel, [kernel.shape[0], -1])
-    projected = tf.matmul(flat, kernel)
-    if dense.bias is not None:
-        projected = projected + tf.reshape(ops.cast(dense.bias, x.dtype), [-1])
-    return tf.reshape(projected, out_shape)
-
-
-def _heads_first(projected: tf.Tensor) -> tf.Tensor:
-    """`[N, T, H, K]` (a `MultiHeadAttention` projection) -> `[N, H, T, K]`."""
-    return tf.transpose(projected, [0, 2, 1, 3])
-
-
-def _attend(query, keys, values, mask, attention: layers.MultiHeadAttention):
-    """Scaled dot-product attention of one decoding step, heads first.
-
-    Args:
-        query: `[N, 1, H, K]`, the layer's query projection of this step.
-        keys, values: `[N, H, S, K]` (heads first, so the two matmuls need no transpose of
-            the cache or the encoder memory).
-        mask: bool, broadcastable to `[N, H, 1, S]`: the positions that may be attended; or
-            None (all of them: the self-attention cache holds only this row's past).
-        attention: the `MultiHeadAttention` layer whose output projection applies.
-
-    Returns:
-        (output `[N, 1, units]` through the layer's output projection, weights `[N, H, 1, S]`).
-    """
-    query = _heads_first(query) * ops.cast(1.0 / math.sqrt(attention.key_dim), query.dtype)
-    scores = tf.matmul(query, keys, transpose_b=True)
-    if mask is not None:
-        scores = tf.where(mask, scores, tf.cast(-1e9, scores.dtype))
-    weights = tf.nn.softmax(scores, axis=-1)
-    combined = tf.transpose(tf.matmul(weights, values), [0, 2, 1, 3])
-    return _project(combined, attention.output_dense, heads_in=True), weights
-
-
-def _append_cache(cache: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
-    """The cache `[N, H, T, K]` with this step's `new` `[N, 1, H, K]` appended: `[N, H, T+1, K]`."""
-    return tf.concat([cache, _heads_first(new)], axis=2)
-
-
 @register_architecture("transformer")
 class TransformerSeq2Seq(Architecture):
     """Transformer encoder–decoder (Vaswani et al. 2017) with pre-layer-norm blocks.
@@ -272,6 +221,20 @@ class TransformerSeq2Seq(Architecture):
 
     options_class = TransformerOptions
     supports_output_heads = True
+
+    @property
+    def context_per_input(self) -> bool:
+        """The step reads its memory per input (`attend_inputs`) unless its output head
+        reads per-hypothesis extras (copy attention)."""
+        return not (self.head.reads_decoder or self.head.extra_names)
+
+    def reorder(self, state: Any, indices: tf.Tensor) -> Any:
+        """Any reordering of rows (see `step_attention.reorder_cache`)."""
+        return reorder_cache(state, indices)
+
+    def reorder_beams(self, state: Any, indices: tf.Tensor) -> Any:
+        """Beam search's reordering: the cache stays, its ancestry moves (`follow_beams`)."""
+        return follow_beams(state, indices)
 
     def __init__(self, config: ModelConfig, training: keras.Model):
         super().__init__(config, training)
@@ -321,13 +284,13 @@ class TransformerSeq2Seq(Architecture):
         context.update(zip(self.head.extra_names, extras, strict=True))
         for i in range(self.config.num_layers):
             attention = self._layer(f"decoder_{i}_cross_attention")
-            context[f"keys_{i}"] = _heads_first(attention.key_dense(memory))
-            context[f"values_{i}"] = _heads_first(attention.value_dense(memory))
+            context[f"keys_{i}"] = heads_first(attention.key_dense(memory))
+            context[f"values_{i}"] = heads_first(attention.value_dense(memory))
         # The cache grows with the output: `batch.max_length` is not needed.
         batch = tf.shape(source_ids)[0]
         heads, key_dim = self.options.heads, self.config.units // self.options.heads
         dtype = memory.dtype
-        state = {}
+        state = {ANCESTRY: empty_ancestry(batch)}
         for i in range(self.config.num_layers):
             for kind in ("keys", "values"):
                 state[f"{kind}_{i}"] = tf.zeros([batch, heads, 0, key_dim], dtype)
@@ -338,25 +301,28 @@ class TransformerSeq2Seq(Architecture):
         tokens = self.head.step_tokens(tokens)
         embedded = layer("positions")(layer("target_embedding")(tokens[:, tf.newaxis]), time)
         y = embedded
-        source_mask = context["source_mask"][:, tf.newaxis, tf.newaxis]  # [N, 1, 1, S]
-        new_state, weights = {}, None
+        source_mask = context["source_mask"][:, tf.newaxis, tf.newaxis]  # [B, 1, 1, S]
+        inputs = tf.shape(source_mask)[0]  # B: N = B * width hypotheses (`context_per_input`)
+        new_state = {ANCESTRY: append_ancestry(state[ANCESTRY])}
+        weights = None
         for i in range(self.config.num_layers):
             attention = layer(f"decoder_{i}_self_attention")
             h = layer(f"decoder_{i}_self_norm")(y)
             for kind, dense in (("keys", attention.key_dense), ("values", attention.value_dense)):
-                new_state[f"{kind}_{i}"] = _append_cache(state[f"{kind}_{i}"], _project(h, dense))
-            out, _ = _attend(
-                _project(h, attention.query_dense),
+                new_state[f"{kind}_{i}"] = append_step(state[f"{kind}_{i}"], project(h, dense))
+            out = attend_cache(
+                project(h, attention.query_dense),
                 new_state[f"keys_{i}"],
                 new_state[f"values_{i}"],
-                None,
+                new_state[ANCESTRY],
+                inputs,
                 attention,
             )
             y = y + out
             cross = layer(f"decoder_{i}_cross_attention")
             h = layer(f"decoder_{i}_cross_norm")(y)
-            cross_out, weights = _attend(
-                _project(h, cross.query_dense),
+            cross_out, weights = attend_inputs(
+                project(h, cross.query_dense),
                 context[f"keys_{i}"],
                 context[f"values_{i}"],
                 source_mask,
@@ -368,6 +334,7 @@ class TransformerSeq2Seq(Architecture):
         y = layer("decoder_norm")(y)
         # The last layer's cross-attention, averaged over heads: [N, 1, S].
         attention_weights = tf.reduce_mean(tf.cast(weights, tf.float32), axis=1)
+        attention_weights = tf.reshape(attention_weights, [tf.shape(tokens)[0], 1, -1])
         outputs = _logits(self._layers, y)
         if self.head.reads_decoder:
             target_mask = tf.ones_like(tokens[:, tf.newaxis], tf.bool)

@@ -73,6 +73,7 @@ from keras_seq2seq.run_layout import (
     CONFIG_FILE,
     ENSEMBLE_FILE,
     MODEL_CARD_FILE,
+    MODEL_FILE,
     RECORD_FILES,
     member_dir,
 )
@@ -160,7 +161,7 @@ def _greedy_signature(translator: Any, options: DecodeOptions) -> Any:
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def serving_default(inputs):
         def decode():
-            decoded = translator.decode_graph(inputs, greedy)
+            decoded = translator.decode_graph(inputs, greedy, with_attention=False)
             return {
                 "outputs": decoded.outputs[:, 0],
                 "scores": decoded.scores[:, 0],
@@ -239,8 +240,9 @@ def _beam_outputs(translator, options, max_beam_width, inputs, beam_width, n_bes
 
     def decode():
         decoded = translator.decode_graph(
-            inputs, options, beam_width=beam_width, n_best=n_best, prefixes=prefixes
-        )
+            inputs, options, beam_width=beam_width, n_best=n_best, prefixes=prefixes,
+            with_attention=False,
+        )  # fmt: skip
         return {
             "outputs": decoded.outputs,
             "scores": decoded.scores,
@@ -493,7 +495,9 @@ def _copy_model_files(run_dirs: list[Path], staging: Path, target: Path) -> None
         (staging / member).mkdir(parents=True, exist_ok=True)
         config = RunConfig.load(run_dir / CONFIG_FILE)
         for name in [*model_files(config), *RECORD_FILES]:
-            if (run_dir / name).is_file():
+            if name == MODEL_FILE:
+                _save_for_inference(run_dir / name, staging / member / name)
+            elif (run_dir / name).is_file():
                 shutil.copy2(run_dir / name, staging / member / name)
     cards = [{**model_card(staging / m), "model": str(target / m)} for m in members]
     if ensemble:
@@ -502,6 +506,15 @@ def _copy_model_files(run_dirs: list[Path], staging: Path, target: Path) -> None
                                                "lexicon": lexicon_size(staging)})  # fmt: skip
     else:
         write_json(staging / MODEL_CARD_FILE, cards[0])
+
+
+def _save_for_inference(source: Path, target: Path) -> None:
+    """`model.keras` without the optimizer's state: an export decodes, and training resumes
+    from the run directory. Adam keeps two slots per weight, so this is about two thirds of
+    a trained model's file."""
+    import keras
+
+    keras.saving.load_model(source, compile=False, safe_mode=True).save(target)
 
 
 def _version_dir(base: Path, version: int | None, force: bool) -> Path:

@@ -190,7 +190,9 @@ def _decode_chunk(
     results = [""] * len(chunk)
     for begin in range(0, len(order), batch_size):
         rows = order[begin : begin + batch_size]
-        (batch,) = translator.decode([chunk[i] for i in rows], options, batch_size=len(rows))
+        (batch,) = translator.decode(
+            [chunk[i] for i in rows], options, batch_size=len(rows), with_attention=False
+        )
         for row, text, accepted in zip(
             rows, batch.outputs[:, 0], batch.accepted[:, 0], strict=True
         ):
