@@ -104,13 +104,13 @@ class _CountingTranslator:
     def __init__(self, translator, calls: int | None = None):
         self.translator, self.calls, self.decoded = translator, calls, 0
 
-    def decode(self, texts, options, *, batch_size):
+    def decode(self, texts, options, **keywords):
         if self.calls is not None:
             if self.calls == 0:
                 raise KeyboardInterrupt
             self.calls -= 1
         self.decoded += len(texts)
-        return self.translator.decode(texts, options, batch_size=batch_size)
+        return self.translator.decode(texts, options, **keywords)
 
 
 def test_teacher_pass_resumes_after_the_last_complete_chunk(teacher, tmp_path):
